@@ -43,5 +43,28 @@ def make_ffibuilder() -> FFI:
     return ffibuilder
 
 
+def rebuild_in_place() -> Path:
+    """Compile the extension and atomically replace the one in ``src/processing_core``.
+
+    For development after editing C sources (an editable install does not rebuild by
+    itself).  Concurrent rebuilds are serialised by a lock file, and the new module is
+    renamed into place, so a process importing it never sees a half-written file.
+    """
+    import fcntl
+    import os
+    import sysconfig
+    import tempfile
+
+    target = NATIVE_DIR.parent / "src" / "processing_core" / f"_native{sysconfig.get_config_var('EXT_SUFFIX')}"
+    with open(NATIVE_DIR.parent / ".native-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with tempfile.TemporaryDirectory(prefix="processing-native-") as tmp:
+            built = make_ffibuilder().compile(tmpdir=tmp)
+            staged = target.with_suffix(".staged")
+            os.replace(built, staged)
+            os.replace(staged, target)
+    return target
+
+
 if __name__ == "__main__":
-    make_ffibuilder().compile(tmpdir=str(NATIVE_DIR.parent / "build"), verbose=True)
+    print(rebuild_in_place())

@@ -7,7 +7,17 @@ This package imports nothing else of ``processing``: it can be installed alone.
 
 from __future__ import annotations
 
+from processing_core._errors import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 from processing_core._platform import monotonic, native_build_info, page_size
 from processing_core._version import __version__
 
-__all__ = ["__version__", "monotonic", "native_build_info", "page_size"]
+__all__ = [
+    "AuthenticationError",
+    "BufferTooShort",
+    "ProcessError",
+    "TimeoutError",
+    "__version__",
+    "monotonic",
+    "native_build_info",
+    "page_size",
+]
