@@ -1,0 +1,166 @@
+"""Pools: apply_async, map and imap_unordered of tiny tasks, CPU-bound speed-up, start-up, and
+how map scales with task count and worker count.
+
+Each sample opens a pool, warms it with a few tasks (so worker start-up is not counted,
+except in the start-up workload), times the operation, and shuts the pool down.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from benchmarks import tasks
+from benchmarks.common import Scale, build, nothing
+from benchmarks.harness import Case, Workload
+from benchmarks.pool_adapters import NOTES, POOLS, PoolApi
+
+SERIAL = "serial"
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _warm_then_time(
+    api: PoolApi, workers: int, operation: Callable[[PoolApi, object], None], warm_call: str = "map"
+) -> float:
+    pool = api.open(workers)
+    try:
+        # Warm up with the call about to be timed: mpire fails an imap_unordered after a map on a
+        # kept-alive pool ("'int' object is not subscriptable", mpire 2.10.2).
+        getattr(api, warm_call)(pool, tasks.tiny, list(range(4 * workers)), 1)
+        start = time.perf_counter()
+        operation(api, pool)
+        return time.perf_counter() - start
+    finally:
+        api.discard(pool)
+
+
+def _startup(api: PoolApi, workers: int) -> float:
+    start = time.perf_counter()
+    pool = api.open(workers)
+    try:
+        api.apply_async(pool, tasks.noop, [0])
+    finally:
+        api.close(pool)
+    return time.perf_counter() - start
+
+
+def _rows(
+    units: int, operation: Callable[[PoolApi, object], None], workers: int, needs_imap: bool = False
+) -> list[Case]:
+    cases = []
+    for row, lookup in POOLS.items():
+
+        def run(api: PoolApi, op: Callable[[PoolApi, object], None] = operation) -> float:
+            return _warm_then_time(api, workers, op, "imap_unordered" if needs_imap else "map")
+
+        case = build(row, units, lookup, run, note=NOTES.get(row, ""))
+        if needs_imap and case.run is not None and not lookup().has_imap_unordered:
+            continue  # the library has no such call: no row rather than a different call
+        cases.append(case)
+    return cases
+
+
+def workloads(scale: Scale) -> list[Workload]:
+    n_cores = cores()
+    found = []
+    applies = scale.n(20_000, 4_000, 100)
+    found.append(
+        Workload(
+            id="pool.apply_async",
+            family="pools",
+            title=f"Pool apply_async of {applies:,} single tiny tasks ({n_cores} workers)",
+            unit="task",
+            cases=_rows(applies, lambda api, pool: api.apply_async(pool, tasks.tiny, range(applies)), n_cores),
+        )
+    )
+    tiny_tasks = scale.n(200_000, 40_000, 500)
+    items = list(range(tiny_tasks))
+    for call, chunksize in (("map", None), ("map", 1000), ("imap_unordered", None), ("imap_unordered", 1000)):
+        label = "default chunk size" if chunksize is None else f"chunksize={chunksize}"
+
+        def operation(api: PoolApi, pool: object, call: str = call, chunksize: int | None = chunksize) -> None:
+            getattr(api, call)(pool, tasks.tiny, items, chunksize)
+
+        found.append(
+            Workload(
+                id=f"pool.{call}.{'default' if chunksize is None else f'chunk{chunksize}'}",
+                family="pools",
+                title=f"Pool {call} of {tiny_tasks:,} tiny tasks, {label} ({n_cores} workers)",
+                unit="task",
+                cases=_rows(tiny_tasks, operation, n_cores, needs_imap=call == "imap_unordered"),
+            )
+        )
+    found.append(_cpu_bound(scale, n_cores))
+    found.append(
+        Workload(
+            id="pool.startup",
+            family="pools",
+            title=f"Pool start-up, one task, shutdown ({n_cores} workers)",
+            unit="pool",
+            cases=[
+                build(row, 1, lookup, lambda api: _startup(api, n_cores), note=NOTES.get(row, ""))
+                for row, lookup in POOLS.items()
+            ],
+        )
+    )
+    found.extend(_scaling(scale, n_cores))
+    return found
+
+
+def _cpu_bound(scale: Scale, n_cores: int) -> Workload:
+    """Speed-up of CPU-bound work against running it serially in the parent (the ideal is the core count)."""
+    loop = scale.n(300_000, 150_000, 2_000)
+    count = scale.n(8, 4, 2) * n_cores
+    work = [loop] * count
+
+    def serial(_: object) -> float:
+        start = time.perf_counter()
+        for item in work:
+            tasks.cpu_work(item)
+        return time.perf_counter() - start
+
+    cases = [build(SERIAL, count, nothing, serial, note="the same tasks in the parent, one after another")]
+    cases += _rows(count, lambda api, pool: api.map(pool, tasks.cpu_work, work, 1), n_cores)
+    return Workload(
+        id="pool.cpu_bound",
+        family="pools",
+        title=f"CPU-bound speed-up: {count} tasks of ~{loop:,} loop steps on {n_cores} workers, against serial",
+        unit="task",
+        cases=cases,
+        baseline=SERIAL,
+    )
+
+
+def _scaling(scale: Scale, n_cores: int) -> list[Workload]:
+    found = []
+    for count in {"full": (1_000, 10_000, 100_000), "quick": (1_000, 10_000), "smoke": (100,)}[scale.mode]:
+        items = list(range(count))
+        found.append(
+            Workload(
+                id=f"pool.map.tasks{count}",
+                family="pools",
+                title=f"Pool map of {count:,} tiny tasks, default chunk size ({n_cores} workers)",
+                unit="task",
+                cases=_rows(count, lambda api, pool, items=items: api.map(pool, tasks.tiny, items, None), n_cores),
+                series=("pool map by task count", float(count)),
+            )
+        )
+    count = scale.n(400, 200, 8)
+    loop = scale.n(20_000, 20_000, 500)
+    work = [loop] * count
+    for workers in (1, 2, 4):
+        found.append(
+            Workload(
+                id=f"pool.map.workers{workers}",
+                family="pools",
+                title=f"Pool map of {count} tasks of ~{loop:,} loop steps on {workers} worker(s), chunksize=1",
+                unit="task",
+                cases=_rows(count, lambda api, pool: api.map(pool, tasks.cpu_work, work, 1), workers),
+                series=("pool map by worker count", float(workers)),
+            )
+        )
+    return found
