@@ -1,0 +1,58 @@
+"""How a process pool turns tasks and results into bytes: ``pickle`` or ``cloudpickle``.
+
+The standard pickler can only send functions that a worker can import by name.
+``cloudpickle`` also sends lambdas, closures and functions defined in ``__main__`` or a
+notebook by value, which matters under the spawn and forkserver start methods.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from processing_core._reduction import ForkingPickler
+
+SERIALIZERS = ("pickle", "cloudpickle")
+
+
+@dataclass(frozen=True)
+class Serializer:
+    """A named pair of functions: ``dumps(obj) -> bytes`` and ``loads(bytes) -> obj``."""
+
+    name: str
+    dumps: Callable[[Any], bytes]
+    loads: Callable[[Any], Any]
+
+
+def _pickle_dumps(obj: Any) -> bytes:
+    return bytes(ForkingPickler.dumps(obj, pickle.HIGHEST_PROTOCOL))
+
+
+def get_serializer(name: str) -> Serializer:
+    """Return the serializer called ``name``.
+
+    Raises:
+        ValueError: ``name`` is not one of ``"pickle"`` or ``"cloudpickle"``.
+        ImportError: ``"cloudpickle"`` was asked for but is not installed.
+    """
+    if name == "pickle":
+        return Serializer("pickle", _pickle_dumps, pickle.loads)
+    if name == "cloudpickle":
+        try:
+            import cloudpickle  # noqa: PLC0415 - an optional dependency, loaded on demand
+        except ImportError as exc:
+            raise ImportError(
+                'serializer="cloudpickle" needs the cloudpickle package: '
+                "pip install 'processing-pool[cloudpickle]'"
+            ) from exc
+        return Serializer("cloudpickle", _cloudpickle_dumps(cloudpickle), pickle.loads)
+    raise ValueError(f"serializer must be one of {', '.join(map(repr, SERIALIZERS))}, not {name!r}")
+
+
+def _cloudpickle_dumps(module: Any) -> Callable[[Any], bytes]:
+    def dumps(obj: Any) -> bytes:
+        return bytes(module.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+    return dumps
