@@ -14,15 +14,21 @@ from __future__ import annotations
 
 import atexit
 import itertools
-import logging
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+
+# typing is not imported at run time: a spawned child's start-up is measured.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+# Kept out of a spawned child's start-up unless used: logging, typing, collections.
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Mapping, Sequence
 
 __all__ = [
     "DEBUG",
@@ -69,12 +75,10 @@ def _current_process_name() -> str:
         return "MainProcess"
 
 
-class _ProcessNameFilter(logging.Filter):
-    """Stamp each record with the name of the ``processing`` process that made it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.processName = _current_process_name()
-        return True
+def _stamp_process_name(record: logging.LogRecord) -> bool:
+    """Logging filter: stamp each record with the name of the process that made it."""
+    record.processName = _current_process_name()
+    return True
 
 
 def get_logger() -> logging.Logger:
@@ -84,11 +88,13 @@ def get_logger() -> logging.Logger:
     example ``MainProcess`` or ``Process-1:2``.
     """
     global _logger  # noqa: PLW0603 - one logger per process
+    import logging
+
     with _logger_lock:
         if _logger is None:
             logger = logging.getLogger(LOGGER_NAME)
             logger.propagate = False
-            logger.addFilter(_ProcessNameFilter())
+            logger.addFilter(_stamp_process_name)
             logging.addLevelName(SUBDEBUG, "SUBDEBUG")
             logging.addLevelName(SUBWARNING, "SUBWARNING")
             _logger = logger
@@ -102,6 +108,8 @@ def log_to_stderr(level: int | str | None = None) -> logging.Logger:
         level: if given, the logger's new level (``logging.INFO``, ``"DEBUG"``, ...).
     """
     global _log_to_stderr  # noqa: PLW0603 - children started later inherit the setting
+    import logging
+
     logger = get_logger()
     if not _log_to_stderr:
         handler = logging.StreamHandler()
@@ -126,6 +134,8 @@ def enable_logging(
     handlers, and a later call without it only changes the level.
     """
     global _log_to_stderr  # noqa: PLW0603
+    import logging
+
     logger = get_logger()
     if HandlerType is not None or not logger.handlers:
         handler = (HandlerType or logging.StreamHandler)(*handlerArgs)
@@ -366,6 +376,9 @@ _temp_dir: str | None = None
 def get_temp_dir() -> str:
     """Return a private directory for this process, removed at exit (e.g. for sockets)."""
     global _temp_dir  # noqa: PLW0603
+    import shutil
+    import tempfile
+
     if _temp_dir is None or not os.path.isdir(_temp_dir):
         _temp_dir = tempfile.mkdtemp(prefix="pr-")
         Finalize(None, shutil.rmtree, args=(_temp_dir, True), exitpriority=-100)

@@ -1,0 +1,228 @@
+"""The child side of spawn: a fresh interpreter rebuilds what its parent had, then runs.
+
+The parent starts ``python -S -c <BOOTSTRAP>`` with a pipe, and writes two messages to
+it: a ``marshal``-encoded dict (the *preparation data*: ``sys.path``, ``sys.argv``, how to
+re-create ``__main__``, the start method, logging) and then the pickled process object.
+Running without ``site`` and taking the parent's ``sys.path`` instead is what keeps the
+child's start-up short; :data:`SITE_ENV` opts back in to ``site`` for the rare program
+that needs its side effects (``.pth`` files that execute code).
+
+Re-creating ``__main__``: the parent's main script (or ``-m`` module) runs again in the
+child under the name ``__mp_main__`` and is also registered as ``__main__``, so that
+pickled references to ``__main__.f`` resolve, while code under
+``if __name__ == "__main__":`` does not run again.  Starting a process while that
+happens is refused with an error that explains the guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+# typing is not imported at run time: a spawned child's start-up is measured.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+__all__ = ["BOOTSTRAP", "SITE_ENV", "command_line", "preparation_data", "spawn_child"]
+
+SITE_ENV = "PROCESSING_SPAWN_SITE"
+SPAWN_FLAG = "--processing-spawn"
+MAIN_NAME = "__mp_main__"
+
+# Runs in the child before anything of ours is importable: marshal is built in.
+BOOTSTRAP = (
+    "import sys,marshal;f=open({fd},'rb');d=marshal.load(f);sys.path[:]=d['sys_path'];"
+    "from processing_core._spawn import spawn_child;spawn_child(f,d,{parent_fd})"
+)
+
+
+def _interpreter_flags() -> list[str]:
+    """The command-line options that reproduce this interpreter's flags (-O, -B, -X, -W...)."""
+    import subprocess
+
+    flags: list[str] = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]
+    return [flag for flag in flags if flag != "-S"]
+
+
+def command_line(executable: str, data_fd: int, parent_fd: int) -> list[str]:
+    """The argv of a spawned child that reads its start-up data from ``data_fd``."""
+    if getattr(sys, "frozen", False):
+        return [executable, SPAWN_FLAG, str(data_fd), str(parent_fd)]
+    site = [] if os.environ.get(SITE_ENV) else ["-S"]
+    return [
+        executable,
+        *_interpreter_flags(),
+        *site,
+        "-c",
+        BOOTSTRAP.format(fd=data_fd, parent_fd=parent_fd),
+    ]
+
+
+def is_spawn_command_line(argv: list[str]) -> bool:
+    """Whether ``argv`` is the command line of a frozen executable started as a child."""
+    return len(argv) >= 4 and argv[1] == SPAWN_FLAG
+
+
+def main_from_command_line(argv: list[str]) -> None:
+    """Run the child described by a frozen executable's ``argv`` (see ``freeze_support``)."""
+    import marshal
+
+    data_fd, parent_fd = int(argv[2]), int(argv[3])
+    stream = open(data_fd, "rb")  # noqa: SIM115 - handed to spawn_child, which closes it
+    spawn_child(stream, marshal.load(stream), parent_fd)
+
+
+def preparation_data(name: str) -> dict[str, Any]:
+    """What a child needs to rebuild this process's state (marshal-able values only)."""
+    from processing_core import _context, _util
+
+    main = sys.modules.get("__main__")
+    main_module: str | None = None
+    main_path: str | None = None
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and spec.name not in ("__main__", "builtins"):
+        main_module = spec.name
+    else:
+        path = getattr(main, "__file__", None)
+        if path is not None and not _is_interactive_or_embedded(path):
+            main_path = os.path.abspath(path)
+    level, to_stderr = _util._logging_state()
+    customizations = [mod for mod in ("sitecustomize", "usercustomize") if mod in sys.modules]
+    return {
+        "name": name,
+        "sys_path": list(sys.path),
+        "sys_argv": list(sys.argv),
+        "cwd": os.getcwd(),
+        "main_module": main_module,
+        "main_path": main_path,
+        "start_method": _context._default_context.get_start_method(allow_none=True),
+        "log_level": level,
+        "log_to_stderr": to_stderr,
+        "site_modules": customizations,
+    }
+
+
+def _is_interactive_or_embedded(path: str) -> bool:
+    return path.startswith("<") or not os.path.exists(path)
+
+
+def spawn_child(stream: BinaryIO, data: dict[str, Any], parent_fd: int) -> None:
+    """Child entry point: apply ``data``, unpickle the process object, run it, exit."""
+    exitcode = 1
+    try:
+        with stream:
+            _prepare(data)
+            try:
+                # The C unpickler alone: pickle.py would import re (and enum) for nothing.
+                from _pickle import load
+            except ImportError:  # pragma: no cover - interpreters without _pickle
+                from pickle import load
+            process_obj = load(stream)
+        exitcode = process_obj._bootstrap(parent_sentinel=parent_fd)
+    except SystemExit as exc:
+        exitcode = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        sys.stderr.write(f"processing: spawned child {data.get('name')!r} failed before run():\n")
+        traceback.print_exc()
+    finally:
+        _flush()
+    os._exit(exitcode)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _prepare(data: dict[str, Any]) -> None:
+    """Rebuild the parent's state in this fresh interpreter."""
+    import builtins
+
+    if not hasattr(builtins, "exit"):
+        # What ``site`` would have added (we ran with -S): exit(), quit(), help().
+        import _sitebuiltins
+
+        builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+        builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+        builtins.help = _sitebuiltins._Helper()
+    for module in data.get("site_modules", ()):
+        with contextlib.suppress(ImportError):
+            __import__(module)
+    if data.get("cwd") and os.getcwd() != data["cwd"]:
+        os.chdir(data["cwd"])
+    _apply_runtime_state(data)
+    recreate_main(data)
+
+
+def _apply_runtime_state(data: dict[str, Any]) -> None:
+    """Take the parent's argv, start method and logging set-up."""
+    from processing_core import _context, _util
+
+    sys.argv[:] = data["sys_argv"]
+    if data.get("start_method"):
+        _context.set_start_method(data["start_method"], force=True)
+    if data.get("log_level") is not None or data.get("log_to_stderr"):
+        _util._restore_logging_state((data.get("log_level"), bool(data.get("log_to_stderr"))))
+
+
+def recreate_main(data: dict[str, Any]) -> None:
+    """Run the parent's main script or module as ``__mp_main__`` (once per process)."""
+    from processing_core import _process
+
+    if MAIN_NAME in sys.modules:
+        return
+    _process._bootstrapping_main = True
+    try:
+        if data.get("main_module"):
+            _run_main_module(data["main_module"])
+        elif data.get("main_path"):
+            _run_main_path(data["main_path"])
+    finally:
+        _process._bootstrapping_main = False
+
+
+def _install_main(module: Any) -> None:
+    sys.modules["__main__"] = sys.modules[MAIN_NAME] = module
+
+
+def _run_main_path(path: str) -> None:
+    """Run the parent's main script as ``__mp_main__`` (its ``__main__`` guard stays false)."""
+    import types
+
+    module = types.ModuleType(MAIN_NAME)
+    module.__file__ = path
+    module.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    with open(path, "rb") as source:
+        code = compile(source.read(), path, "exec")
+    _install_main(module)
+    exec(code, module.__dict__)
+
+
+def _run_main_module(name: str) -> None:
+    """Run the parent's ``-m`` module as ``__mp_main__``."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot find the main module {name!r} of the parent process")
+    code = spec.loader.get_code(name)  # type: ignore[attr-defined]
+    module = types.ModuleType(MAIN_NAME)
+    module.__spec__ = spec
+    module.__file__ = spec.origin
+    module.__package__ = name.rpartition(".")[0] if not spec.submodule_search_locations else name
+    module.__builtins__ = __builtins__  # type: ignore[attr-defined]
+    _install_main(module)
+    exec(code, module.__dict__)
