@@ -7,17 +7,49 @@ This package imports nothing else of ``processing``: it can be installed alone.
 
 from __future__ import annotations
 
+from processing_core._context import (
+    BaseContext,
+    Process,
+    cpu_count,
+    freeze_support,
+    get_all_start_methods,
+    get_context,
+    get_start_method,
+    process_cpu_count,
+    set_executable,
+    set_forkserver_preload,
+    set_start_method,
+)
 from processing_core._errors import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 from processing_core._platform import monotonic, native_build_info, page_size
+from processing_core._process import BaseProcess, active_children, current_process, parent_process
+from processing_core._util import get_logger, log_to_stderr
 from processing_core._version import __version__
 
 __all__ = [
     "AuthenticationError",
+    "BaseContext",
+    "BaseProcess",
     "BufferTooShort",
+    "Process",
     "ProcessError",
     "TimeoutError",
     "__version__",
+    "active_children",
+    "cpu_count",
+    "current_process",
+    "freeze_support",
+    "get_all_start_methods",
+    "get_context",
+    "get_logger",
+    "get_start_method",
+    "log_to_stderr",
     "monotonic",
     "native_build_info",
     "page_size",
+    "parent_process",
+    "process_cpu_count",
+    "set_executable",
+    "set_forkserver_preload",
+    "set_start_method",
 ]
