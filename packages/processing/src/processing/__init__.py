@@ -7,6 +7,51 @@ names of ``processing`` 0.52.  It holds no machinery of its own.
 
 from __future__ import annotations
 
+from processing_core import (
+    BaseContext,
+    Process,
+    active_children,
+    cpu_count,
+    current_process,
+    freeze_support,
+    get_all_start_methods,
+    get_context,
+    get_logger,
+    get_start_method,
+    log_to_stderr,
+    parent_process,
+    process_cpu_count,
+    set_executable,
+    set_forkserver_preload,
+    set_start_method,
+)
+from processing_core._util import enable_logging as enableLogging  # noqa: F401 - the 0.52 name
+
 from processing._version import __version__
 
-__all__ = ["__version__"]
+# 0.52 module-level names: aliases of the modern functions.
+currentProcess = current_process
+activeChildren = active_children
+cpuCount = cpu_count
+freezeSupport = freeze_support
+getLogger = get_logger
+
+__all__ = [
+    "BaseContext",
+    "Process",
+    "__version__",
+    "active_children",
+    "cpu_count",
+    "current_process",
+    "freeze_support",
+    "get_all_start_methods",
+    "get_context",
+    "get_logger",
+    "get_start_method",
+    "log_to_stderr",
+    "parent_process",
+    "process_cpu_count",
+    "set_executable",
+    "set_forkserver_preload",
+    "set_start_method",
+]
