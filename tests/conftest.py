@@ -104,6 +104,14 @@ def start_method(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture
+def ctx(start_method: str):  # processing_core is imported lazily: no annotation
+    """The ``processing_core`` context of ``start_method``; a test using it runs once per method."""
+    import processing_core
+
+    return processing_core.get_context(start_method)
+
+
 @pytest.fixture(autouse=True)
 def no_leaks(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail the test if it leaves child processes or /dev/shm entries behind."""
