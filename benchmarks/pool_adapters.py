@@ -66,7 +66,10 @@ class ExecutorApi(PoolApi):
         pool.shutdown(wait=True)
 
     def discard(self, pool: Any) -> None:
-        pool.shutdown(wait=True, cancel_futures=True)
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+        except TypeError:  # loky's shutdown has no cancel_futures
+            pool.shutdown(wait=True)
 
     def apply_async(self, pool: Any, func: Callable[[int], Any], items: Sequence[int]) -> None:
         for future in [pool.submit(func, item) for item in items]:
