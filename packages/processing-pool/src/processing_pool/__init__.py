@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from processing_pool._errors import RemoteError, RemoteTraceback, SerializationError, WorkerLostError
 from processing_pool._results import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator, MapResult
+from processing_pool._pool import Pool
 from processing_pool._threadpool import ThreadPool
 from processing_pool._version import __version__
 
@@ -18,6 +19,7 @@ __all__ = [
     "IMapIterator",
     "IMapUnorderedIterator",
     "MapResult",
+    "Pool",
     "RemoteError",
     "RemoteTraceback",
     "SerializationError",

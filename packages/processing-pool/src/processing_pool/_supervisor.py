@@ -1,0 +1,404 @@
+"""The process backend: worker processes watched by one supervisor thread.
+
+The supervisor waits on three kinds of descriptors at once: a wake-up pipe (new
+work, close, terminate), every worker's result pipe, and every worker's sentinel
+(readable when the worker exits).  It hands batches of tasks to workers over one
+pipe each and remembers, per worker, the tasks it holds, in order: results come back
+in that order, so when a worker dies exactly its unfinished tasks fail with
+:class:`~processing_pool.WorkerLostError` and a replacement starts.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import pickle
+import selectors
+import threading
+import time
+from typing import Any
+
+from processing_core._errors import ProcessError, TimeoutError
+
+from processing_pool._backend import OpenJobs
+from processing_pool._chunking import Task
+from processing_pool._errors import SerializationError, WorkerLostError
+from processing_pool._serializers import Serializer
+from processing_pool._wire import drain_nonblocking, encode
+from processing_pool._workers import WorkerSlot, start_worker
+from processing_pool._worker import INIT_FAILED, READY, RESULTS
+
+WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
+MAX_BATCH_TASKS = 256
+MAX_BATCH_BYTES = 4 << 20
+STOP_FRAME = encode(pickle.dumps(None))
+TERMINATE_GRACE_SECONDS = 1.0
+
+
+class ProcessBackend:
+    """Runs tasks in worker processes; see the module docstring."""
+
+    def __init__(
+        self,
+        size: int,
+        context: Any,
+        serializer: Serializer,
+        init_payload: bytes | None,
+        maxtasksperchild: int | None,
+        task_timeout: float | None,
+        max_memory_per_child: int | None,
+        open_jobs: OpenJobs,
+    ) -> None:
+        self._size = size
+        self._context = context
+        self._serializer = serializer
+        self._dumps = serializer.dumps
+        self._init_payload = init_payload
+        self._maxtasks = maxtasksperchild
+        self._task_timeout = task_timeout
+        self._max_memory = max_memory_per_child
+        self._open_jobs = open_jobs
+        self._lock = threading.Lock()
+        self._pending: collections.deque[tuple[Any, int, bytes]] = collections.deque()
+        self._closing = False
+        self._terminating = False
+        self._finished = False
+        self._wake_pending = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, (WAKE, None))
+        self._slots: list[WorkerSlot] = []
+        self._numbers = iter(range(1, 1 << 62))
+        self._next_slot = 0
+        for _ in range(size):
+            self._start_worker()
+        self._thread = threading.Thread(target=self._run, name="PoolSupervisor", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------ user threads
+
+    @property
+    def size(self) -> int:
+        """The number of worker processes."""
+        return self._size
+
+    def submit(self, tasks: list[Task]) -> None:
+        """Pickle the tasks here, in the caller's thread, and queue them for the supervisor."""
+        entries = []
+        dumps = self._dumps
+        for job, index, func, mode, items in tasks:
+            try:
+                payload = dumps((func, mode, items))
+            except Exception as exc:
+                error = SerializationError(f"the task could not be pickled: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                job._chunk_done(index, False, error)
+                continue
+            entries.append((job, index, payload))
+        with self._lock:
+            if self._terminating or self._finished:
+                raise ValueError("Pool not running: it was terminated")
+            self._pending.extend(entries)
+            wake = not self._wake_pending
+            self._wake_pending = True
+        if wake:
+            self._wake()
+
+    def wake(self) -> None:
+        """Make the supervisor look at its state again."""
+        with self._lock:
+            self._wake_pending = True
+        self._wake()
+
+    def close(self) -> None:
+        """Finish the queued work, then stop the workers."""
+        with self._lock:
+            self._closing = True
+        self.wake()
+
+    def terminate(self) -> None:
+        """Stop every worker now and fail what is unfinished; wait for the supervisor."""
+        with self._lock:
+            if self._finished:
+                return
+            self._terminating = True
+        self.wake()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def join(self) -> None:
+        """Wait until the supervisor has stopped every worker."""
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            pass  # full: the supervisor has wake-ups waiting already; closed: it is gone
+
+    # ------------------------------------------------------- supervisor thread
+
+    def _run(self) -> None:
+        try:
+            while self._step():
+                pass
+        finally:
+            self._shutdown()
+
+    def _step(self) -> bool:
+        """One round of the supervisor; return False when it is time to stop."""
+        if self._terminating:
+            return False
+        self._dispatch()
+        for key, _mask in self._selector.select(self._select_timeout()):
+            kind, slot = key.data
+            if kind == WAKE:
+                self._drain_wake()
+            elif kind == RESULT:
+                self._read_results(slot)
+            elif kind == SENTINEL:
+                self._worker_exited(slot)
+            else:
+                self._flush(slot)
+        self._check_deadlines()
+        return not self._closing or self._close_progress()
+
+    def _drain_wake(self) -> None:
+        with self._lock:
+            self._wake_pending = False
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _select_timeout(self) -> float | None:
+        deadlines = [slot.deadline for slot in self._slots if slot.deadline is not None and not slot.killed]
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic())
+
+    # -------------------------------------------------------------- dispatch
+
+    def _dispatch(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        if len(self._slots) < self._size and not self._closing_done():
+            while len(self._slots) < self._size:
+                self._start_worker()
+        ready = [slot for slot in self._slots if slot.ready and not slot.retiring]
+        if not ready:
+            return
+        limit = 1 if self._task_timeout is not None else 2
+        # Fewest tasks in flight first, so work spreads evenly.
+        ready.sort(key=lambda slot: len(slot.inflight))
+        for slot in ready:
+            while pending and slot.batches < limit and not slot.retiring:
+                self._send_batch(slot, len(ready))
+            if slot.outbuf:
+                self._flush(slot)
+
+    def _send_batch(self, slot: WorkerSlot, workers: int) -> None:
+        pending = self._pending
+        if self._task_timeout is not None:
+            count = 1
+        else:
+            count = max(1, min(MAX_BATCH_TASKS, -(-len(pending) // (2 * workers))))
+        if self._maxtasks is not None:
+            count = min(count, self._maxtasks - slot.dispatched)
+        payloads = []
+        size = 0
+        inflight = slot.inflight
+        while pending and len(payloads) < count and (size < MAX_BATCH_BYTES or not payloads):
+            job, index, payload = pending.popleft()
+            payloads.append(payload)
+            size += len(payload)
+            inflight.append([job, index, False])
+        inflight[-1][2] = True  # the last task of a batch
+        slot.outbuf += encode(pickle.dumps(payloads, pickle.HIGHEST_PROTOCOL))
+        slot.batches += 1
+        slot.dispatched += len(payloads)
+        if self._task_timeout is not None and slot.deadline is None:
+            slot.deadline = time.monotonic() + self._task_timeout
+        if self._maxtasks is not None and slot.dispatched >= self._maxtasks:
+            self._retire(slot)
+
+    def _flush(self, slot: WorkerSlot) -> None:
+        if slot.outbuf:
+            try:
+                written = os.write(slot.task_fd, slot.outbuf)
+            except BlockingIOError:
+                written = 0
+            except OSError:  # the worker is gone; its sentinel will say so
+                slot.outbuf.clear()
+                written = 0
+            if written:
+                del slot.outbuf[:written]
+        want_write = bool(slot.outbuf)
+        if want_write != slot.write_registered:
+            if want_write:
+                self._selector.register(slot.task_fd, selectors.EVENT_WRITE, (WRITABLE, slot))
+            else:
+                self._selector.unregister(slot.task_fd)
+            slot.write_registered = want_write
+
+    def _retire(self, slot: WorkerSlot) -> None:
+        """Send no more work to ``slot``: it exits after what it holds (a replacement follows)."""
+        if not slot.retiring:
+            slot.retiring = True
+            slot.outbuf += STOP_FRAME
+            self._flush(slot)
+
+    # --------------------------------------------------------------- results
+
+    def _read_results(self, slot: WorkerSlot) -> None:
+        frames, eof = drain_nonblocking(slot.result_fd, slot.reader)
+        for frame in frames:
+            self._handle_frame(slot, frame)
+        if eof and slot.result_registered:
+            self._selector.unregister(slot.result_fd)
+            slot.result_registered = False
+
+    def _handle_frame(self, slot: WorkerSlot, frame: bytes) -> None:
+        loads = self._serializer.loads
+        kind, payload = loads(frame)
+        if kind == RESULTS:
+            entries, resident = payload
+            inflight = slot.inflight
+            for ok, data, seconds in entries:
+                job, index, batch_end = inflight.popleft()
+                if batch_end:
+                    slot.batches -= 1
+                try:
+                    value = loads(data)
+                except Exception as exc:
+                    what = "result" if ok else "exception"
+                    value = SerializationError(f"the {what} could not be unpickled: {type(exc).__name__}: {exc}")
+                    value.__cause__ = exc
+                    ok = False
+                job._chunk_done(index, ok, value, seconds)
+            if self._task_timeout is not None:
+                slot.deadline = time.monotonic() + self._task_timeout if inflight else None
+            if self._max_memory is not None and resident > self._max_memory:
+                self._retire(slot)
+        elif kind == READY:
+            slot.ready = True
+        elif kind == INIT_FAILED:
+            try:
+                slot.init_error = loads(payload)
+            except Exception as exc:
+                slot.init_error = exc
+
+    def _check_deadlines(self) -> None:
+        if self._task_timeout is None:
+            return
+        now = time.monotonic()
+        for slot in self._slots:
+            if slot.deadline is not None and not slot.killed and now >= slot.deadline:
+                slot.killed = True
+                slot.timed_out = True
+                slot.process.kill()
+
+    # --------------------------------------------------------- worker exits
+
+    def _start_worker(self) -> None:
+        slot = start_worker(
+            self._context,
+            next(self._numbers),
+            self._serializer.name,
+            self._init_payload,
+            flush_each=self._task_timeout is not None,
+            report_memory=self._max_memory is not None,
+        )
+        self._slots.append(slot)
+        self._selector.register(slot.result_fd, selectors.EVENT_READ, (RESULT, slot))
+        slot.result_registered = True
+        self._selector.register(slot.process.sentinel, selectors.EVENT_READ, (SENTINEL, slot))
+
+    def _worker_exited(self, slot: WorkerSlot) -> None:
+        if slot.result_registered:
+            self._read_results(slot)  # what it sent before it died still counts
+        self._selector.unregister(slot.process.sentinel)
+        self._release(slot)
+        slot.process.join(TERMINATE_GRACE_SECONDS)
+        exitcode = slot.process.exitcode
+        self._slots.remove(slot)
+        for position, (job, index, _end) in enumerate(slot.inflight):
+            error: BaseException
+            if slot.timed_out and position == 0:
+                error = TimeoutError(f"the task ran longer than task_timeout={self._task_timeout} seconds")
+            elif slot.timed_out:
+                error = WorkerLostError(exitcode, "stopped with a task that ran past task_timeout")
+            else:
+                error = WorkerLostError(exitcode)
+            job._chunk_done(index, False, error)
+        slot.inflight.clear()
+        if slot.init_error is not None:
+            self._fail_pending(slot.init_error, "a pool worker's initializer raised")
+            return  # the next submit starts a worker again; no restart loop meanwhile
+        if not self._terminating and not self._closing_done():
+            self._start_worker()
+
+    def _release(self, slot: WorkerSlot) -> None:
+        if slot.result_registered:
+            self._selector.unregister(slot.result_fd)
+            slot.result_registered = False
+        if slot.write_registered:
+            self._selector.unregister(slot.task_fd)
+            slot.write_registered = False
+        slot.close_fds()
+
+    def _fail_pending(self, cause: BaseException, message: str) -> None:
+        with self._lock:
+            dropped = list(self._pending)
+            self._pending.clear()
+        for job, index, _payload in dropped:
+            error = ProcessError(message)
+            error.__cause__ = cause
+            job._chunk_done(index, False, error)
+
+    # ---------------------------------------------------------------- closing
+
+    def _closing_done(self) -> bool:
+        """Whether a closing pool has nothing left to run."""
+        return (
+            self._closing
+            and not self._pending
+            and not self._open_jobs
+            and not any(slot.inflight for slot in self._slots)
+        )
+
+    def _close_progress(self) -> bool:
+        """While closing: stop idle workers once all is done; return False when none is left."""
+        if self._closing_done():
+            for slot in self._slots:
+                self._retire(slot)
+            return bool(self._slots)
+        return True
+
+    def _shutdown(self) -> None:
+        """Stop every worker still alive, fail what is unfinished, release everything."""
+        for slot in self._slots:
+            slot.process.terminate()
+        deadline = time.monotonic() + TERMINATE_GRACE_SECONDS
+        for slot in self._slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.exitcode is None:
+                slot.process.kill()
+                slot.process.join()
+        with self._lock:
+            self._finished = True
+        stopped = ProcessError("the pool was terminated before this task finished")
+        for slot in self._slots:
+            self._release(slot)
+            for job, index, _end in slot.inflight:
+                job._chunk_done(index, False, ProcessError(*stopped.args))
+        self._slots.clear()
+        self._fail_pending(stopped, "the pool was terminated before this task ran")
+        self._selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)

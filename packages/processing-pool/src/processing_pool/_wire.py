@@ -1,0 +1,102 @@
+"""Length-prefixed frames over pipes between a pool and its workers.
+
+Each frame is an 8-byte little-endian length followed by that many bytes.  The
+parent reads and writes without blocking (its supervisor must never stall on one
+worker); a worker blocks.  A frame cut short by a worker's death is dropped.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from typing import Any
+
+from processing_core._reduction import duplicate_for_child, get_spawning_popen, inherited_fd
+
+_HEADER = struct.Struct("<Q")
+HEADER_SIZE = _HEADER.size
+READ_SIZE = 1 << 20
+
+
+def encode(body: bytes) -> bytes:
+    """Return ``body`` as one frame."""
+    return _HEADER.pack(len(body)) + body
+
+
+class FrameReader:
+    """Reassembles frames from the chunks a pipe delivers."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add ``data``; return every frame now complete, in order."""
+        buffer = self._buffer
+        buffer += data
+        frames = []
+        pos = 0
+        end = len(buffer)
+        while end - pos >= HEADER_SIZE:
+            (length,) = _HEADER.unpack_from(buffer, pos)
+            stop = pos + HEADER_SIZE + length
+            if stop > end:
+                break
+            frames.append(bytes(buffer[pos + HEADER_SIZE : stop]))
+            pos = stop
+        if pos:
+            del buffer[:pos]
+        return frames
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to a blocking descriptor."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def read_frame(fd: int, reader: FrameReader, pending: list[bytes]) -> bytes | None:
+    """Return the next frame from a blocking descriptor, or ``None`` at end of file."""
+    while not pending:
+        data = os.read(fd, READ_SIZE)
+        if not data:
+            return None
+        pending.extend(reader.feed(data))
+    return pending.pop(0)
+
+
+def drain_nonblocking(fd: int, reader: FrameReader) -> tuple[list[bytes], bool]:
+    """Read what a non-blocking descriptor holds; return the frames and whether it hit EOF."""
+    frames: list[bytes] = []
+    while True:
+        try:
+            data = os.read(fd, READ_SIZE)
+        except BlockingIOError:
+            return frames, False
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                continue
+            return frames, True
+        if not data:
+            return frames, True
+        frames.extend(reader.feed(data))
+        if len(data) < READ_SIZE:
+            return frames, False
+
+
+def _rebuild_fd(token: int) -> InheritedFd:
+    return InheritedFd(inherited_fd(token))
+
+
+class InheritedFd:
+    """A descriptor handed to a worker when it starts (by fork, spawn or forkserver)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if get_spawning_popen() is None:
+            raise RuntimeError("a pool's pipe can only be handed to a worker while the worker starts")
+        return (_rebuild_fd, (duplicate_for_child(self.fd),))
