@@ -64,7 +64,7 @@ def connect() -> Any:
 
 
 def send_request(fds: list[int]) -> None:
-    """Ask the server to fork a child that receives ``fds`` (status socket first)."""
+    """Ask the server to fork a child: ``fds`` = status socket, data pipe, stdout, stderr, then extras."""
     import socket
 
     with _lock:
@@ -229,7 +229,10 @@ def _child_main(fds: list[int]) -> None:
     try:
         os.close(fds[0])
         data_fd = fds[1]
-        _reduction.set_inherited_fds(fds[2:])
+        for target, fd in ((1, fds[2]), (2, fds[3])):
+            os.dup2(fd, target)
+            os.close(fd)
+        _reduction.set_inherited_fds(fds[4:])
         with open(data_fd, "rb", closefd=False) as stream:
             data = marshal.load(stream)
             _spawn._apply_runtime_state(data)

@@ -56,7 +56,8 @@ class ForkServerPopen(ForkPopen):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         child_r, parent_w = os.pipe()
         try:
-            _forkserver.send_request([theirs.fileno(), child_r, *self._fds_for_child])
+            # The child writes to our current stdout/stderr, not to the server's.
+            _forkserver.send_request([theirs.fileno(), child_r, 1, 2, *self._fds_for_child])
         except BaseException:
             ours.close()
             os.close(parent_w)
