@@ -3,10 +3,17 @@
 ``docs/migration.md`` holds one marker line ``<!-- migration-table: ID -->`` per section of
 the data file; at build time each marker becomes that section's table.  The same functions
 are used by ``tests/docs/test_migration.py``, which checks every row against the code.
+
+Run as a script after building or removing names, to flip "not yet" rows whose target now
+resolves to "yes" (and back), in place; rows marked "no" are only reported::
+
+    hatch run docs:python docs_hooks/migration_table.py --update
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -33,7 +40,9 @@ def load_sections(path: Path = DATA_FILE) -> list[dict[str, Any]]:
             if missing:
                 raise ValueError(f"{path.name}: row {row} lacks {sorted(missing)}")
             if row["status"] not in STATUSES:
-                raise ValueError(f"{path.name}: row {row['old']!r} has status {row['status']!r}, not one of {sorted(STATUSES)}")
+                raise ValueError(
+                    f"{path.name}: row {row['old']!r} has status {row['status']!r}, not one of {sorted(STATUSES)}"
+                )
     return sections
 
 
@@ -90,3 +99,66 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     if page.file.src_uri != PAGE:
         return markdown
     return render_page(markdown, load_sections())
+
+
+def resolves(dotted: str) -> bool:
+    """Whether ``dotted`` names something: import the longest module prefix, then getattr the rest."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:cut])
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            # Only "this module does not exist" means absent; a failed import inside a real
+            # module is a bug to report, not a name that is not there yet.
+            if exc.name is None or not module_name.startswith(exc.name):
+                raise
+            continue
+        for attribute in parts[cut:]:
+            if not hasattr(obj, attribute):
+                return False
+            obj = getattr(obj, attribute)
+        return True
+    return False
+
+
+def update_statuses(path: Path = DATA_FILE) -> list[str]:
+    """Set each "yes"/"not yet" row to what the code says; return what changed or needs a person."""
+    text = path.read_text(encoding="utf-8")
+    messages = []
+    for section in load_sections(path):
+        for row in section["names"]:
+            found = resolves(row["target"])
+            wanted = "yes" if found else "not yet"
+            if row["status"] == "no":
+                if found:
+                    messages.append(f'{row["target"]} is marked "no" but resolves: decide and edit it by hand')
+                continue
+            if row["status"] != wanted:
+                line = re.compile(
+                    r'^(?P<head>.*target = "' + re.escape(row["target"]) + r'", status = )"[^"]*"', re.MULTILINE
+                )
+                text, count = line.subn(lambda m, w=wanted: f'{m.group("head")}"{w}"', text)
+                messages.append(f"{row['target']}: {row['status']} -> {wanted} ({count} row(s))")
+    path.write_text(text, encoding="utf-8")
+    return messages
+
+
+def main() -> None:
+    """Command line: check or update the statuses in the data file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update", action="store_true", help="rewrite the statuses in place")
+    args = parser.parse_args()
+    if args.update:
+        for message in update_statuses():
+            print(message)
+        return
+    for section in load_sections():
+        for row in section["names"]:
+            found = resolves(row["target"])
+            if found != (row["status"] == "yes"):
+                print(f"{row['target']}: marked {row['status']!r}, resolves={found}")
+
+
+if __name__ == "__main__":
+    main()
