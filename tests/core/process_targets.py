@@ -23,7 +23,6 @@ def sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-
 def segfault() -> None:
     import ctypes
 

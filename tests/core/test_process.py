@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # spawned children import the targets by name
-import process_targets as targets  # noqa: E402
-
-import processing_core  # noqa: E402
+import process_targets as targets
+import processing_core
 
 
 def read_info(path: Path) -> dict:
@@ -90,7 +89,7 @@ def test_segfault_exit_code(ctx):
 def test_sentinel_becomes_readable_at_exit(ctx):
     p = ctx.Process(target=targets.sleep, args=(0.2,))
     with pytest.raises(ValueError, match="not started"):
-        p.sentinel  # noqa: B018
+        p.sentinel
     p.start()
     assert select.select([p.sentinel], [], [], 0)[0] == []
     assert select.select([p.sentinel], [], [], 30)[0] == [p.sentinel]
