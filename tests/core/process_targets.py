@@ -110,3 +110,9 @@ def _writers() -> dict[str, type]:
 
 WRITERS = _writers()
 ForkWriter, SpawnWriter, ForkserverWriter = WRITERS["fork"], WRITERS["spawn"], WRITERS["forkserver"]
+
+
+def log_warning() -> None:
+    import processing_core
+
+    processing_core.get_logger().warning("hello from the child")
