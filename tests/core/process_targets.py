@@ -77,7 +77,13 @@ def echo_args(path: str, *args: object, **kwargs: object) -> None:
 
 
 def list_fds(path: str) -> None:
-    fds = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+    """Write {fd: what it points to} for this process's open descriptors."""
+    fds = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            pass  # listdir's own descriptor, closed by now
     with open(path, "w") as out:
         out.write(repr(fds))
 

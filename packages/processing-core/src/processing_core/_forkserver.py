@@ -233,6 +233,7 @@ def _child_main(fds: list[int]) -> None:
             os.dup2(fd, target)
             os.close(fd)
         _reduction.set_inherited_fds(fds[4:])
+        _process._own_child_fds = (data_fd,)
         with open(data_fd, "rb", closefd=False) as stream:
             data = marshal.load(stream)
             _spawn._apply_runtime_state(data)

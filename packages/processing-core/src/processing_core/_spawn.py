@@ -37,8 +37,8 @@ MAIN_NAME = "__mp_main__"
 
 # Runs in the child before anything of ours is importable: marshal is built in.
 BOOTSTRAP = (
-    "import sys,marshal;f=open({fd},'rb');d=marshal.load(f);sys.path[:]=d['sys_path'];"
-    "from processing_core._spawn import spawn_child;spawn_child(f,d,{parent_fd})"
+    "import sys,marshal;f=open({fd},'rb',closefd=False);d=marshal.load(f);sys.path[:]=d['sys_path'];"
+    "from processing_core._spawn import spawn_child;spawn_child(f,d,{fd},{exit_fd})"
 )
 
 
@@ -50,17 +50,20 @@ def _interpreter_flags() -> list[str]:
     return [flag for flag in flags if flag != "-S"]
 
 
-def command_line(executable: str, data_fd: int, parent_fd: int) -> list[str]:
-    """The argv of a spawned child that reads its start-up data from ``data_fd``."""
+def command_line(executable: str, data_fd: int, exit_fd: int) -> list[str]:
+    """The argv of a spawned child that reads its start-up data from ``data_fd``.
+
+    ``exit_fd`` is the write end of the pipe whose EOF tells the parent that the child exited.
+    """
     if getattr(sys, "frozen", False):
-        return [executable, SPAWN_FLAG, str(data_fd), str(parent_fd)]
+        return [executable, SPAWN_FLAG, str(data_fd), str(exit_fd)]
     site = [] if os.environ.get(SITE_ENV) else ["-S"]
     return [
         executable,
         *_interpreter_flags(),
         *site,
         "-c",
-        BOOTSTRAP.format(fd=data_fd, parent_fd=parent_fd),
+        BOOTSTRAP.format(fd=data_fd, exit_fd=exit_fd),
     ]
 
 
@@ -73,9 +76,9 @@ def main_from_command_line(argv: list[str]) -> None:
     """Run the child described by a frozen executable's ``argv`` (see ``freeze_support``)."""
     import marshal
 
-    data_fd, parent_fd = int(argv[2]), int(argv[3])
-    stream = open(data_fd, "rb")  # noqa: SIM115 - handed to spawn_child, which closes it
-    spawn_child(stream, marshal.load(stream), parent_fd)
+    data_fd, exit_fd = int(argv[2]), int(argv[3])
+    stream = open(data_fd, "rb", closefd=False)  # noqa: SIM115 - handed to spawn_child, which closes it
+    spawn_child(stream, marshal.load(stream), data_fd, exit_fd)
 
 
 def preparation_data(name: str) -> dict[str, Any]:
@@ -112,10 +115,20 @@ def _is_interactive_or_embedded(path: str) -> bool:
     return path.startswith("<") or not os.path.exists(path)
 
 
-def spawn_child(stream: BinaryIO, data: dict[str, Any], parent_fd: int) -> None:
-    """Child entry point: apply ``data``, unpickle the process object, run it, exit."""
+def spawn_child(stream: BinaryIO, data: dict[str, Any], data_fd: int, exit_fd: int) -> None:
+    """Child entry point: apply ``data``, unpickle the process object, run it, exit.
+
+    Once read, the data pipe stays open: its EOF later means that the parent died
+    (``parent_process().is_alive()``).  ``exit_fd`` is only held, until this process exits.
+    """
+    from processing_core import _process
+
     exitcode = 1
     try:
+        # The launcher cleared close-on-exec on both; nothing started from here inherits them.
+        os.set_inheritable(data_fd, False)
+        os.set_inheritable(exit_fd, False)
+        _process._own_child_fds = (data_fd, exit_fd)
         with stream:
             _prepare(data)
             try:
@@ -124,7 +137,7 @@ def spawn_child(stream: BinaryIO, data: dict[str, Any], parent_fd: int) -> None:
             except ImportError:  # pragma: no cover - interpreters without _pickle
                 from pickle import load
             process_obj = load(stream)
-        exitcode = process_obj._bootstrap(parent_sentinel=parent_fd)
+        exitcode = process_obj._bootstrap(parent_sentinel=data_fd)
     except SystemExit as exc:
         exitcode = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -160,16 +173,17 @@ def _prepare(data: dict[str, Any]) -> None:
     for module in data.get("site_modules", ()):
         with contextlib.suppress(ImportError):
             __import__(module)
-    if data.get("cwd") and os.getcwd() != data["cwd"]:
-        os.chdir(data["cwd"])
     _apply_runtime_state(data)
     recreate_main(data)
 
 
 def _apply_runtime_state(data: dict[str, Any]) -> None:
-    """Take the parent's argv, start method and logging set-up."""
+    """Take the parent's path, argv, start method and logging set-up."""
     from processing_core import _context, _util
 
+    if data.get("cwd") and os.getcwd() != data["cwd"]:
+        os.chdir(data["cwd"])
+    sys.path[:] = data["sys_path"]
     sys.argv[:] = data["sys_argv"]
     if data.get("start_method"):
         _context.set_start_method(data["start_method"], force=True)
