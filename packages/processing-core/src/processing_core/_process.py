@@ -15,6 +15,7 @@ import sys
 import threading
 
 from processing_core import _util
+from processing_core._process_legacy import LegacyProcessNames
 
 # typing is not imported at run time: a spawned child's start-up is measured.
 TYPE_CHECKING = False
@@ -62,7 +63,7 @@ def _signal_name(signum: int) -> str:
         return str(signum)
 
 
-class BaseProcess:
+class BaseProcess(LegacyProcessNames):
     """A process object: its ``run()`` executes in a separate process once started.
 
     The API is the one of ``threading.Thread``: subclass it and override :meth:`run`,
@@ -252,41 +253,6 @@ class BaseProcess:
             return self._sentinel
         except AttributeError:
             raise ValueError("process not started") from None
-
-    # 0.52 names: aliases of the modern ones.
-    def getName(self) -> str:
-        """The 0.52 spelling of :attr:`name`."""
-        return self.name
-
-    def setName(self, name: str) -> None:
-        """The 0.52 spelling of setting :attr:`name`."""
-        self.name = name
-
-    def isDaemon(self) -> bool:
-        """The 0.52 spelling of :attr:`daemon`."""
-        return self.daemon
-
-    def setDaemon(self, daemonic: bool) -> None:
-        """The 0.52 spelling of setting :attr:`daemon`."""
-        self.daemon = daemonic
-
-    isAlive = is_alive
-
-    def getPid(self) -> int | None:
-        """The 0.52 spelling of :attr:`pid`."""
-        return self.pid
-
-    def getExitCode(self) -> int | None:
-        """The 0.52 spelling of :attr:`exitcode`."""
-        return self.exitcode
-
-    def getAuthKey(self) -> bytes:
-        """The 0.52 spelling of :attr:`authkey`."""
-        return self.authkey
-
-    def setAuthKey(self, authkey: bytes) -> None:
-        """The 0.52 spelling of setting :attr:`authkey`."""
-        self.authkey = authkey
 
     def __repr__(self) -> str:
         exitcode = None
