@@ -14,7 +14,9 @@ aside) must
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -119,6 +121,19 @@ def test_public_name_is_documented_and_rendered(module_name: str, name: str, ref
     )
 
 
+REST_ROLE = re.compile(r":(?:class|func|meth|attr|mod|exc|data|obj):(?:`|<code>)")
+
+
+@pytest.mark.parametrize("module_name", list(PACKAGES))
+def test_reference_shows_no_raw_rest_roles(module_name: str, reference_pages: dict[str, str]) -> None:
+    """Docstrings are Markdown here: a reST role such as :class:`X` would show up raw on the page."""
+    raw = sorted(set(REST_ROLE.findall(reference_pages[module_name])))
+    assert not raw, (
+        f"the {module_name} reference shows reST roles as raw text ({raw}): write `Name` (or [Name][] "
+        "for a link) in its docstrings instead"
+    )
+
+
 def test_every_package_has_a_reference_page() -> None:
     nav_pages = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     for module_name, page in PACKAGES.items():
@@ -138,3 +153,12 @@ def test_section_text_reads_only_the_named_members_contents() -> None:
     )
     texts = {anchor: rendered_docstring(html, anchor) for anchor in ("m.A", "m.B", "m.C", "m.D")}
     assert texts == {"m.A": "Doc of A.inner", "m.B": "", "m.C": "", "m.D": "Doc of D."}
+
+
+def test_rest_roles_are_rewritten_as_code() -> None:
+    spec = importlib.util.spec_from_file_location("griffe_rest_roles", ROOT / "docs_hooks" / "griffe_rest_roles.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "See :class:`~processing_core.Process`, :func:`os.fork`, :meth:`the pool <Pool.map>` and ``x``."
+    assert module.rewrite_roles(text) == "See `Process`, `os.fork`, `the pool` and ``x``."
