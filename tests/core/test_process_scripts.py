@@ -238,3 +238,66 @@ def test_forkserver_dies_with_its_parent_even_after_sigkill(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+ON_DEMAND_SCRIPT = """
+import pickle
+import sys
+import processing_core
+import helper
+
+with open("trace", "a") as out:
+    out.write(f"top-level as {__name__}\\n")
+
+def work():
+    with open("result", "w") as out:
+        out.write("main function ran")
+
+if __name__ == "__main__":
+    method, mode, kind = sys.argv[1:4]
+    processing_core.set_spawn_main_mode(mode)
+    ctx = processing_core.get_context(method)
+    if kind == "elsewhere":
+        p = ctx.Process(target=helper.write_result)
+    else:  # a reference to __main__ that only surfaces after start-up, as a pool task would
+        p = ctx.Process(target=helper.call_pickled, args=(pickle.dumps(work),))
+    p.start()
+    p.join()
+    sys.exit(p.exitcode)
+"""
+
+HELPER_MODULE = """
+import pickle
+
+def write_result():
+    with open("result", "w") as out:
+        out.write("helper ran")
+
+def call_pickled(blob):
+    pickle.loads(blob)()
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "kind", "main_runs_in_child", "result"),
+    [
+        ("when-needed", "elsewhere", False, "helper ran"),
+        ("always", "elsewhere", True, "helper ran"),
+        ("when-needed", "later", True, "main function ran"),
+    ],
+)
+def test_spawned_child_runs_the_main_module_when_needed(tmp_path, mode, kind, main_runs_in_child, result):
+    (tmp_path / "helper.py").write_text(textwrap.dedent(HELPER_MODULE))
+    outcome = run_script(tmp_path, ON_DEMAND_SCRIPT, "spawn", mode, kind)
+    assert outcome.returncode == 0, outcome.stderr
+    assert (tmp_path / "result").read_text() == result
+    trace = (tmp_path / "trace").read_text().splitlines()
+    assert ("top-level as __mp_main__" in trace) is main_runs_in_child
+    assert trace.count("top-level as __main__") == 1
+
+
+def test_unknown_main_mode_is_refused():
+    import processing_core
+
+    with pytest.raises(ValueError, match="'when-needed', 'always'"):
+        processing_core.set_spawn_main_mode("sometimes")

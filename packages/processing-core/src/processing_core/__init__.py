@@ -18,6 +18,7 @@ from processing_core._context import (
     process_cpu_count,
     set_executable,
     set_forkserver_preload,
+    set_spawn_main_mode,
     set_start_method,
 )
 from processing_core._errors import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
@@ -51,5 +52,6 @@ __all__ = [
     "process_cpu_count",
     "set_executable",
     "set_forkserver_preload",
+    "set_spawn_main_mode",
     "set_start_method",
 ]

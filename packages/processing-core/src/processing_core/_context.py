@@ -42,6 +42,7 @@ __all__ = [
     "register_context_method",
     "set_executable",
     "set_forkserver_preload",
+    "set_spawn_main_mode",
     "set_start_method",
 ]
 
@@ -262,6 +263,26 @@ def set_forkserver_preload(module_names: Iterable[str]) -> None:
     from processing_core import _forkserver
 
     _forkserver.set_preload(module_names)
+
+
+def set_spawn_main_mode(mode: str) -> None:
+    """Choose when a spawned (or fork-server) child re-runs the parent's main module.
+
+    Args:
+        mode: ``"when-needed"`` (the default): the child re-runs the main module, as
+            ``__mp_main__``, the first time something looks a name up in it (a target or
+            argument defined there, or a task that arrives later); a child whose work comes
+            from other modules skips the main module's imports and starts faster.
+            ``"always"``: the child re-runs it at start-up, as ``multiprocessing`` does; for
+            programs whose children rely on side effects of the main module's top level
+            (configuring logging or a library) while their targets live elsewhere.
+
+    Raises:
+        ValueError: for another mode.
+    """
+    from processing_core import _spawn
+
+    _spawn.set_main_mode(mode)
 
 
 def cpu_count() -> int:

@@ -151,8 +151,8 @@ def serve(stream: BinaryIO, data: dict[str, Any], control_fd: int, alive_fd: int
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with stream:
         preload = data.get("preload", [])
-        if "__main__" not in preload:
-            data = {**data, "main_module": None, "main_path": None}
+        # Preloading "__main__" re-creates it here, once; otherwise each child does on first use.
+        data = {**data, "main_mode": "always" if "__main__" in preload else "when-needed"}
         _spawn._prepare(data)
         for name in preload:
             if name != "__main__":
@@ -237,10 +237,9 @@ def _child_main(fds: list[int]) -> None:
         with open(data_fd, "rb", closefd=False) as stream:
             data = marshal.load(stream)
             _spawn._apply_runtime_state(data)
-            _spawn.recreate_main(data)
-            from _pickle import load
-
-            process_obj = load(stream)
+            if not _spawn._main_recreated:
+                _spawn.prepare_main(data)
+            process_obj = _spawn.load_process(stream, data)
         exitcode = process_obj._bootstrap(parent_sentinel=data_fd)
     except SystemExit as exc:
         exitcode = exc.code if isinstance(exc.code, int) else 1

@@ -10,8 +10,11 @@ that needs its side effects (``.pth`` files that execute code).
 Re-creating ``__main__``: the parent's main script (or ``-m`` module) runs again in the
 child under the name ``__mp_main__`` and is also registered as ``__main__``, so that
 pickled references to ``__main__.f`` resolve, while code under
-``if __name__ == "__main__":`` does not run again.  Starting a process while that
-happens is refused with an error that explains the guard.
+``if __name__ == "__main__":`` does not run again.  By default that happens on first use
+(a placeholder module stands in until a name is looked up in it), so a child whose work
+comes from other modules skips the main module's imports; ``set_main_mode("always")``
+does it at start-up.  Starting a process while it happens is refused with an error that
+explains the guard.
 """
 
 from __future__ import annotations
@@ -40,6 +43,19 @@ BOOTSTRAP = (
     "import sys,marshal;f=open({fd},'rb',closefd=False);d=marshal.load(f);sys.path[:]=d['sys_path'];"
     "from processing_core._spawn import spawn_child;spawn_child(f,d,{fd},{exit_fd})"
 )
+
+
+MAIN_MODES = ("when-needed", "always")
+_main_mode = "when-needed"
+_main_recreated = False
+
+
+def set_main_mode(mode: str) -> None:
+    """Choose when a spawned child re-runs the parent's main module; see ``set_spawn_main_mode``."""
+    global _main_mode  # noqa: PLW0603 - a process-wide setting, like the start method
+    if mode not in MAIN_MODES:
+        raise ValueError(f"main mode must be one of {', '.join(map(repr, MAIN_MODES))}, not {mode!r}")
+    _main_mode = mode
 
 
 def _interpreter_flags() -> list[str]:
@@ -108,6 +124,7 @@ def preparation_data(name: str) -> dict[str, Any]:
         "log_level": level,
         "log_to_stderr": to_stderr,
         "site_modules": customizations,
+        "main_mode": _main_mode,
     }
 
 
@@ -131,12 +148,7 @@ def spawn_child(stream: BinaryIO, data: dict[str, Any], data_fd: int, exit_fd: i
         _process._own_child_fds = (data_fd, exit_fd)
         with stream:
             _prepare(data)
-            try:
-                # The C unpickler alone: pickle.py would import re (and enum) for nothing.
-                from _pickle import load
-            except ImportError:  # pragma: no cover - interpreters without _pickle
-                from pickle import load
-            process_obj = load(stream)
+            process_obj = load_process(stream, data)
         exitcode = process_obj._bootstrap(parent_sentinel=data_fd)
     except SystemExit as exc:
         exitcode = exc.code if isinstance(exc.code, int) else 1
@@ -174,7 +186,17 @@ def _prepare(data: dict[str, Any]) -> None:
         with contextlib.suppress(ImportError):
             __import__(module)
     _apply_runtime_state(data)
-    recreate_main(data)
+    prepare_main(data)
+
+
+def prepare_main(data: dict[str, Any]) -> None:
+    """Re-create the parent's main module now (mode "always") or on first use."""
+    if not (data.get("main_module") or data.get("main_path")):
+        return
+    if data.get("main_mode") == "always":
+        recreate_main(data)
+    else:
+        _install_main_on_demand(data)
 
 
 def _apply_runtime_state(data: dict[str, Any]) -> None:
@@ -191,12 +213,48 @@ def _apply_runtime_state(data: dict[str, Any]) -> None:
         _util._restore_logging_state((data.get("log_level"), bool(data.get("log_to_stderr"))))
 
 
+def load_process(stream: BinaryIO, data: dict[str, Any]) -> Any:
+    """Unpickle the process object (``__main__`` is re-created on first use, see ``_prepare``)."""
+    try:
+        # The C unpickler alone: pickle.py would import re (and enum) for nothing.
+        from _pickle import load
+    except ImportError:  # pragma: no cover - interpreters without _pickle
+        from pickle import load
+    return load(stream)
+
+
+def _install_main_on_demand(data: dict[str, Any]) -> None:
+    """Stand in for ``__main__`` until something looks a name up in it, then re-create it.
+
+    Whatever refers to the main module (the pickled target, or a task that arrives later
+    through a pipe) triggers the re-creation through the first attribute look-up; a child
+    whose work comes from other modules never pays for the main module's imports.
+    """
+    import types
+
+    placeholder = types.ModuleType("__main__", "Stands in for the parent's main module until it is used.")
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # introspection (inspect, warnings) must not trigger it
+        recreate_main(data)
+        main = sys.modules["__main__"]
+        if main is placeholder:
+            raise AttributeError(f"module '__main__' has no attribute {name!r}")
+        return getattr(main, name)
+
+    placeholder.__getattr__ = __getattr__  # type: ignore[method-assign]
+    sys.modules["__main__"] = sys.modules[MAIN_NAME] = placeholder
+
+
 def recreate_main(data: dict[str, Any]) -> None:
     """Run the parent's main script or module as ``__mp_main__`` (once per process)."""
+    global _main_recreated  # noqa: PLW0603
     from processing_core import _process
 
-    if MAIN_NAME in sys.modules:
+    if _main_recreated:
         return
+    _main_recreated = True
     _process._bootstrapping_main = True
     try:
         if data.get("main_module"):

@@ -23,6 +23,7 @@ from processing_core import (
     process_cpu_count,
     set_executable,
     set_forkserver_preload,
+    set_spawn_main_mode,
     set_start_method,
 )
 from processing_core._util import enable_logging as enableLogging  # noqa: F401 - the 0.52 name
@@ -53,5 +54,6 @@ __all__ = [
     "process_cpu_count",
     "set_executable",
     "set_forkserver_preload",
+    "set_spawn_main_mode",
     "set_start_method",
 ]
