@@ -302,27 +302,31 @@ class Finalize:
 def _run_finalizers(minpriority: int | None = None) -> None:
     """Run the finalizers with an exit priority >= ``minpriority``, highest first.
 
-    With ``minpriority=None`` every finalizer with an exit priority runs.
+    With ``minpriority=None`` every finalizer with an exit priority runs.  Finalizers that
+    the callbacks register meanwhile run too, in a further round.
     """
     while True:
         with _finalizer_lock:
-            candidates = [
-                key
-                for key in _finalizer_registry
-                if key[0] is not None and (minpriority is None or key[0] >= minpriority)
-            ]
-            if not candidates:
-                return
-            key = max(candidates)
+            keys = sorted(
+                (
+                    key
+                    for key in _finalizer_registry
+                    if key[0] is not None and (minpriority is None or key[0] >= minpriority)
+                ),
+                reverse=True,
+            )
+        if not keys:
+            return
+        for key in keys:
             finalizer = _finalizer_registry.get(key)
-        if finalizer is None:
-            continue
-        try:
-            finalizer()
-        except Exception:
-            import traceback
+            if finalizer is None:
+                continue
+            try:
+                finalizer()
+            except Exception:
+                import traceback
 
-            traceback.print_exc()
+                traceback.print_exc()
 
 
 # ------------------------------------------------------------------------ at exit
