@@ -1,0 +1,366 @@
+"""A thin wrapper over the native shared-memory message ring (``native/ring.c``).
+
+A :class:`Ring` carries whole byte messages between any number of writing and reading
+processes.  It knows nothing about pickling: the queues of ``processing_sync`` build on
+it.  It lives in an unnamed memory file, so it can reach another process only through
+inheritance: a forked child has it already; a spawn or forkserver child receives its
+descriptor when the ring is pickled while that child is being started (see
+:mod:`processing_core._reduction`).
+
+Timeouts: ``None`` waits for ever, ``0`` (or less) does not wait, a positive number
+waits that many seconds at most.  A wait interrupted by a signal lets Python run the
+handler (so Ctrl-C raises ``KeyboardInterrupt``) and then goes on with the time left.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from processing_core._errors import ProcessError
+from processing_core._native import ffi, lib
+from processing_core._reduction import assert_spawning, duplicate_for_child, inherited_fd
+
+__all__ = ["DEFAULT_CAPACITY", "BrokenRingError", "Ring", "RingEmpty", "RingFull"]
+
+T = TypeVar("T")
+
+#: Data bytes of a ring when no size is given.  Only the pages actually written cost
+#: memory; a message above half the capacity travels through the spill area instead.
+DEFAULT_CAPACITY = 1 << 20
+# Per-thread receive buffers up to this size are kept for the next call.
+_KEPT_SCRATCH = 4 << 20
+_NS = 1_000_000_000
+
+
+class RingEmpty(Exception):
+    """No message arrived in time."""
+
+
+class RingFull(Exception):
+    """No room for the message(s) in time."""
+
+
+class BrokenRingError(ProcessError):
+    """The ring's shared state could not be repaired after a process died inside it."""
+
+
+def _deadline(timeout: float | None) -> int:
+    if timeout is None:
+        return -1
+    if timeout <= 0:
+        return 0
+    return int(lib.prc_monotonic_ns()) + int(timeout * _NS)
+
+
+class _Scratch(threading.local):
+    """Per-thread receive buffer and out-parameters, so a call allocates nothing."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.u64 = ffi.new("uint64_t[2]")
+        self.u32 = ffi.new("uint32_t[1]")
+        self.set(64 << 10)
+
+    def set(self, size: int) -> None:
+        self.buf = bytearray(size)
+        self.ptr = ffi.from_buffer(self.buf)
+        self.view = memoryview(self.buf)
+        self.size = size
+
+
+_scratch = _Scratch()
+
+
+def _raise(rc: int, what: str) -> None:
+    code = -rc
+    if code == errno.EPIPE:
+        raise BrokenRingError(
+            f"the shared buffer of this {what} is broken: a process died while changing it "
+            "and its state could not be repaired; create a new one"
+        )
+    if code == errno.EMSGSIZE:
+        raise ValueError(f"message too large for this {what}")
+    raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+class Ring:
+    """A multi-producer, multi-consumer ring of byte messages in shared memory.
+
+    Args:
+        capacity: data bytes (rounded up to whole pages).  Messages larger than half of
+            it still go through, by way of the ring's spill area.
+        maxsize: at most this many messages at once (``0``: limited by bytes only).
+    """
+
+    __slots__ = ("__weakref__", "_handle", "_limit")
+
+    def __init__(self, capacity: int = DEFAULT_CAPACITY, maxsize: int = 0) -> None:
+        if capacity <= 0:
+            raise ValueError(f"capacity must be positive, not {capacity!r}")
+        if maxsize < 0:
+            raise ValueError(f"maxsize must be >= 0, not {maxsize!r}")
+        err = ffi.new("int *")
+        handle = lib.prc_ring_create(capacity, maxsize, err)
+        if handle == ffi.NULL:
+            raise OSError(err[0], f"cannot create a ring of {capacity} bytes: {os.strerror(err[0])}")
+        self._setup(handle)
+
+    def _setup(self, handle: Any) -> None:
+        self._handle = ffi.gc(handle, lib.prc_ring_free)
+        self._limit = int(lib.prc_ring_inline_limit(handle))
+
+    @classmethod
+    def attach(cls, fd: int) -> Ring:
+        """Map the ring whose memory file is ``fd``; the ring owns ``fd`` from then on."""
+        err = ffi.new("int *")
+        handle = lib.prc_ring_attach(fd, err)
+        if handle == ffi.NULL:
+            raise OSError(err[0], f"descriptor {fd} is not a ring: {os.strerror(err[0])}")
+        ring = cls.__new__(cls)
+        ring._setup(handle)
+        return ring
+
+    def __reduce__(self) -> tuple[Callable[[int], Ring], tuple[int]]:
+        assert_spawning(self)
+        return _rebuild_ring, (duplicate_for_child(self.fd),)
+
+    # ---- facts ----
+
+    @property
+    def fd(self) -> int:
+        """The descriptor of the ring's memory file in this process."""
+        return int(lib.prc_ring_fd(self._handle))
+
+    @property
+    def capacity(self) -> int:
+        """Data bytes of the ring."""
+        return int(lib.prc_ring_capacity(self._handle))
+
+    @property
+    def maxsize(self) -> int:
+        """The message limit (``0``: none)."""
+        return int(lib.prc_ring_maxsize(self._handle))
+
+    @property
+    def inline_limit(self) -> int:
+        """The largest message that is stored in the ring itself (and fits a batch)."""
+        return self._limit
+
+    def count(self) -> int:
+        """The number of messages in the ring now."""
+        return int(lib.prc_ring_count(self._handle))
+
+    def unfinished(self) -> int:
+        """The shared count of unfinished tasks (see :meth:`tasks_add`)."""
+        return int(lib.prc_ring_unfinished(self._handle))
+
+    @property
+    def broken(self) -> bool:
+        """Whether the ring was found damaged beyond repair."""
+        return bool(lib.prc_ring_is_broken(self._handle))
+
+    @property
+    def recoveries(self) -> int:
+        """How many times a process found the lock abandoned by a dead one and repaired it."""
+        return int(lib.prc_ring_recoveries(self._handle))
+
+    # ---- putting ----
+
+    def put(self, data: bytes, timeout: float | None = None, *, add_task: bool = False) -> None:
+        """Put one message (bytes or a contiguous buffer) of any size.
+
+        Raises:
+            RingFull: no room in time.
+            BrokenRingError: the ring is broken.
+        """
+        deadline = _deadline(timeout)
+        if not isinstance(data, bytes):
+            data = ffi.from_buffer(data)
+        while True:
+            rc = lib.prc_ring_put(self._handle, data, len(data), deadline, add_task)
+            if rc == 0:
+                return
+            if rc == -errno.EINTR:
+                continue  # signal handlers ran at this bytecode boundary; go on
+            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                raise RingFull
+            _raise(rc, "ring")
+
+    def put_many(self, messages: Sequence[bytes], timeout: float | None = None, *, add_task: bool = False) -> int:
+        """Put messages in order, as many per lock acquisition as fit; return how many went in.
+
+        Messages above :attr:`inline_limit` go one by one through :meth:`put`.  On a
+        timeout, :class:`RingFull` is raised with ``args[0]`` the number put.
+        """
+        deadline = _deadline(timeout)
+        done = 0
+        total = len(messages)
+        limit = self._limit
+        counter = _scratch.u32
+        while done < total:
+            if len(messages[done]) > limit:
+                try:
+                    self._put_deadline(messages[done], deadline, add_task)
+                except RingFull:
+                    raise RingFull(done) from None
+                done += 1
+                continue
+            end = done
+            while end < total and len(messages[end]) <= limit:
+                end += 1
+            lengths = [len(m) for m in messages[done:end]]
+            joined = ffi.from_buffer(b"".join(messages[done:end]))
+            lens = ffi.new("uint64_t[]", lengths)
+            sent = offset = 0
+            while sent < len(lengths):
+                rc = lib.prc_ring_put_many(
+                    self._handle, joined + offset, lens + sent, len(lengths) - sent, deadline, add_task, counter
+                )
+                moved = int(counter[0])
+                offset += sum(lengths[sent : sent + moved])
+                sent += moved
+                if rc == 0 or rc == -errno.EINTR:
+                    continue
+                if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                    raise RingFull(done + sent)
+                _raise(rc, "ring")
+            done = end
+        return done
+
+    def _put_deadline(self, data: bytes, deadline: int, add_task: bool) -> None:
+        while True:
+            rc = lib.prc_ring_put(self._handle, data, len(data), deadline, add_task)
+            if rc == 0:
+                return
+            if rc == -errno.EINTR:
+                continue
+            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                raise RingFull
+            _raise(rc, "ring")
+
+    # ---- getting ----
+
+    def get(self, timeout: float | None = None, decode: Callable[[memoryview], T] = bytes) -> T:  # type: ignore[assignment]
+        """Take one message and return ``decode(view of its bytes)``.
+
+        The view is valid only during ``decode`` (the default copies it to ``bytes``).
+
+        Raises:
+            RingEmpty: no message in time.
+            BrokenRingError: the ring is broken.
+        """
+        deadline = _deadline(timeout)
+        scratch = _scratch
+        if scratch.busy:  # a decode running on this thread called us again
+            scratch = _Scratch()
+        out = scratch.u64
+        while True:
+            rc = lib.prc_ring_get(self._handle, scratch.ptr, scratch.size, deadline, out)
+            if rc == 0:
+                scratch.busy = True
+                try:
+                    return decode(scratch.view[: out[0]])
+                finally:
+                    scratch.busy = False
+                    if scratch.size > _KEPT_SCRATCH:
+                        scratch.set(64 << 10)
+            if rc == -errno.ENOBUFS:
+                scratch.set(max(int(out[0]), scratch.size * 2))
+            elif rc == -errno.EINTR:
+                continue
+            elif rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                raise RingEmpty
+            else:
+                _raise(rc, "ring")
+
+    def get_many(
+        self,
+        max_messages: int,
+        timeout: float | None = None,
+        decode: Callable[[memoryview], T] = bytes,  # type: ignore[assignment]
+    ) -> list[T]:
+        """Take between one and ``max_messages`` messages in one lock acquisition.
+
+        Raises:
+            RingEmpty: no message in time.
+            BrokenRingError: the ring is broken.
+        """
+        if max_messages < 1:
+            raise ValueError(f"max_messages must be at least 1, not {max_messages!r}")
+        deadline = _deadline(timeout)
+        scratch = _scratch
+        if scratch.busy:
+            scratch = _Scratch()
+        out = scratch.u64
+        count = scratch.u32
+        max_messages = min(max_messages, 0xFFFFFFFF)
+        while True:
+            rc = lib.prc_ring_get_many(self._handle, scratch.ptr, scratch.size, max_messages, deadline, count, out)
+            if rc == 0:
+                break
+            if rc == -errno.ENOBUFS:
+                scratch.set(max(int(out[0]), scratch.size * 2))
+            elif rc == -errno.EINTR:
+                continue
+            elif rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                raise RingEmpty
+            else:
+                _raise(rc, "ring")
+        view = scratch.view
+        buf = scratch.buf
+        result = []
+        pos = 0
+        scratch.busy = True
+        try:
+            for _ in range(count[0]):
+                length = int.from_bytes(buf[pos : pos + 4], "little")
+                start = pos + 8
+                result.append(decode(view[start : start + length]))
+                pos = start + ((length + 7) & ~7)
+        finally:
+            scratch.busy = False
+            if scratch.size > _KEPT_SCRATCH:
+                scratch.set(64 << 10)
+        return result
+
+    # ---- tasks (JoinableQueue) ----
+
+    def tasks_add(self, n: int = 1) -> None:
+        """Count ``n`` more unfinished tasks."""
+        rc = lib.prc_ring_tasks_add(self._handle, n)
+        if rc:
+            _raise(rc, "ring")
+
+    def task_done(self, n: int = 1) -> None:
+        """Count ``n`` tasks as finished.
+
+        Raises:
+            ValueError: more tasks finished than were counted.
+        """
+        rc = lib.prc_ring_task_done(self._handle, n)
+        if rc == -errno.ERANGE:
+            raise ValueError("task_done() called more times than there were items put")
+        if rc:
+            _raise(rc, "ring")
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the unfinished-task count is zero; return ``False`` on a timeout."""
+        deadline = _deadline(timeout)
+        while True:
+            rc = lib.prc_ring_join(self._handle, deadline)
+            if rc == 0:
+                return True
+            if rc == -errno.EINTR:
+                continue
+            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                return False
+            _raise(rc, "ring")
+
+
+def _rebuild_ring(token: int) -> Ring:
+    return Ring.attach(inherited_fd(token))
+
