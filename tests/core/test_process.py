@@ -236,3 +236,31 @@ def test_current_and_parent_process_in_main():
     assert repr(me) == "<_MainProcess(MainProcess, started)>"
     assert me.is_alive() and me.pid == os.getpid()
     assert processing_core.parent_process() is None
+
+
+def _zombie_children() -> set[int]:
+    me = os.getpid()
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = raw[raw.rfind(b")") + 2 :].split()
+            if fields[0] == b"Z" and int(fields[1]) == me:
+                found.add(int(entry))
+    return found
+
+
+def test_finished_children_are_reaped_without_join(ctx):
+    before = _zombie_children()
+    children = [ctx.Process(target=targets.noop) for _ in range(3)]
+    for child in children:
+        child.start()
+    for child in children:
+        # Wait for the exit without reaping it, then let active_children() do the reaping.
+        assert select.select([child.sentinel], [], [], 30)[0]
+    assert not set(children) & set(processing_core.active_children())
+    assert {c.exitcode for c in children} == {0}
+    assert _zombie_children() - before == set()

@@ -93,12 +93,31 @@ class ForkPopen:
         if self.returncode is None:
             try:
                 pid, status = os.waitpid(self.pid, flag)
+                if pid == 0 and flag == os.WNOHANG and wait_readable(self.sentinel, 0):
+                    pid, status = self._wait_for_exiting_child()
             except ChildProcessError:
                 # Someone else reaped it: it is gone, but its status is lost.
                 return None
             if pid == self.pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
+
+    def _wait_for_exiting_child(self) -> tuple[int, int]:
+        """The sentinel says the child closed its descriptors, so it is exiting: let it finish.
+
+        The kernel closes a dying process's descriptors a moment before the process can be
+        reaped; without this, ``exitcode`` right after the sentinel fired could still be
+        ``None``.  Bounded (about 60 ms), in case the child merely exec'd another program.
+        """
+        import time
+
+        delay = 0.0002
+        pid, status = 0, 0
+        while pid == 0 and delay < 0.05:
+            time.sleep(delay)
+            delay *= 2
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        return pid, status
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` seconds (``None``: no limit) for the exit code."""
