@@ -58,7 +58,10 @@ def connect() -> Any:
     """Return the control socket of this process's fork server, starting it if needed."""
     global _server  # noqa: PLW0603
     with _lock:
-        if _server is None or not _server_alive(_server):
+        if _server is not None and not _server_alive(_server):
+            _helpers.unregister_helper(_server.pid)
+            _server = None
+        if _server is None:
             _server = _start_server()
         return _server.control
 
@@ -125,6 +128,7 @@ def _start_server() -> _ServerHandle:
 def _forget_server_in_child() -> None:
     global _server  # noqa: PLW0603
     if _server is not None:
+        # (The helper registry keeps the parent's pid: its lock may be held across fork.)
         for fd in (_server.control.fileno(), _server.alive_w):
             _process._parent_side_fds.discard(fd)
         try:

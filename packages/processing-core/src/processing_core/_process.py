@@ -17,16 +17,12 @@ import threading
 from processing_core import _util
 from processing_core._process_legacy import LegacyProcessNames
 
-# typing is not imported at run time: a spawned child's start-up is measured.
+# typing, collections.abc and signal (enum) stay out of a spawned child's start-up:
+# it is measured.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
-# typing's runtime parts, collections.abc and signal (enum) stay out of a spawned
-# child's start-up: it is measured.
-if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-    from typing import Protocol
+    from typing import Any, Protocol
 else:
     Protocol = object
 
