@@ -1,0 +1,142 @@
+"""The per-process buffer and background thread behind an unbounded queue's ``put``.
+
+An unbounded queue's ``put`` must never block its caller.  It writes straight into the
+shared ring when nothing of this process is waiting and the ring has room (the common,
+fast case: no thread hand-off at all).  Otherwise the pickled item joins this process's
+buffer, and a daemon thread writes the buffer into the ring, blocking as long as
+needed.  While anything is buffered or being written, later items of this process are
+buffered behind it, so the items of one producer keep their order.
+
+At exit the thread is joined (a finalizer of priority -5, as in ``multiprocessing``), so
+nothing accepted by ``put`` is lost when the process ends normally right after it;
+:meth:`Feeder.cancel_join` gives that up for processes that must not wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import deque
+from typing import Any
+
+from processing_core import _util
+from processing_core._ring import BrokenRingError, Ring, RingFull
+
+
+class Feeder:
+    """Buffer pickled items of one process and feed them into ``ring`` in order."""
+
+    def __init__(self, ring: Ring, owner: object, *, add_task: bool) -> None:
+        self._ring = ring
+        self._owner = weakref.ref(owner)
+        self._add_task = add_task
+        self._cond = threading.Condition(threading.Lock())
+        self._buffer: deque[Any] = deque()
+        self._in_flight = 0
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._join_at_exit: _util.Finalize | None = None
+        self._join_cancelled = False
+        self._close_at_exit: _util.Finalize | None = None
+        self.error: BaseException | None = None
+
+    def buffered(self) -> int:
+        """Items accepted by this process but not yet in the ring."""
+        return len(self._buffer) + self._in_flight
+
+    def put(self, data: Any) -> None:
+        """Put one pickled item without ever blocking on the ring."""
+        with self._cond:
+            if not self._buffer and not self._in_flight:
+                try:
+                    self._ring.put(data, 0, add_task=self._add_task)
+                    return
+                except RingFull:
+                    pass
+            if self._add_task:
+                self._ring.tasks_add(1)
+            self._buffer.append(data)
+            self._wake()
+
+    def put_many(self, items: list[Any]) -> None:
+        """Put pickled items in order without ever blocking on the ring."""
+        with self._cond:
+            start = 0
+            if not self._buffer and not self._in_flight:
+                try:
+                    start = self._ring.put_many(items, 0, add_task=self._add_task)
+                except RingFull as full:
+                    start = int(full.args[0])
+            rest = items[start:]
+            if rest:
+                if self._add_task:
+                    self._ring.tasks_add(len(rest))
+                self._buffer.extend(rest)
+                self._wake()
+
+    def _wake(self) -> None:
+        # Called with the condition held.
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="QueueFeederThread", daemon=True)
+            self._thread.start()
+            owner = self._owner()
+            # When the queue is collected, or at exit before children are joined, the
+            # thread is told to finish (like multiprocessing's close sentinel) ...
+            self._close_at_exit = _util.Finalize(owner, self.close, exitpriority=10)
+            # ... and then, later at exit, waited for.
+            if not self._join_cancelled:
+                self._join_at_exit = _util.Finalize(self._thread, _join_thread, [self._thread], exitpriority=-5)
+        self._cond.notify()
+
+    def _run(self) -> None:
+        cond, buffer, ring = self._cond, self._buffer, self._ring
+        while True:
+            with cond:
+                while not buffer and not self._closing:
+                    cond.wait()
+                if not buffer:
+                    return
+                batch = list(buffer)
+                buffer.clear()
+                self._in_flight = len(batch)
+            try:
+                ring.put_many(batch, None)
+            except BrokenRingError as exc:
+                self.error = exc
+                _util.sub_warning("queue feeder: %s; %d item(s) dropped", exc, len(batch))
+            except Exception as exc:  # pragma: no cover - never expected; do not die silently
+                self.error = exc
+                _util.sub_warning("queue feeder failed: %r", exc)
+            with cond:
+                self._in_flight = 0
+                cond.notify_all()
+
+    def close(self) -> None:
+        """Let the thread exit once the buffer is written."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the thread has written everything and exited."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def cancel_join(self) -> None:
+        """Do not wait for the thread at exit (buffered items may then be lost)."""
+        self._join_cancelled = True
+        if self._join_at_exit is not None:
+            self._join_at_exit.cancel()
+            self._join_at_exit = None
+
+    def flush_and_stop(self) -> None:
+        """Close, then wait for the thread (the finalizer of a collected queue)."""
+        self.close()
+        if not self._join_cancelled:
+            self.join()
+
+
+def _join_thread(thread: threading.Thread) -> None:
+    _util.debug("joining queue feeder thread")
+    thread.join()

@@ -1,0 +1,336 @@
+"""Process queues on a shared-memory ring: ``Queue``, ``JoinableQueue``, ``SimpleQueue``.
+
+Every queue is one :class:`processing_core._ring.Ring`: a ring of byte messages in an
+unnamed shared memory file, guarded by a robust process-shared lock.  Items are pickled
+in the caller of ``put`` (so an unpicklable item fails there, with nothing sent) with
+:class:`processing_core._reduction.ForkingPickler`, and unpickled by ``get``.
+
+* A bounded queue (``maxsize > 0``) keeps its limit in the ring: ``put`` waits in the
+  ring for room, and ``Full`` means there was none in time.
+* An unbounded queue's ``put`` never blocks: see :mod:`processing_sync._feeder`.
+* ``qsize()``, ``empty()`` and ``full()`` read the ring's shared count, so they work on
+  every platform; ``qsize()`` also counts the items this process still buffers.
+* A queue travels to a child only when the child is created (inherited by fork, or
+  pickled while a spawn or forkserver child starts); pickling it at any other time
+  raises ``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import threading
+import weakref
+from collections.abc import Iterable
+from queue import Empty, Full
+from typing import Any
+
+from processing_core._reduction import ForkingPickler, assert_spawning
+from processing_core._ring import DEFAULT_CAPACITY, Ring, RingEmpty, RingFull
+
+from processing_sync._feeder import Feeder
+
+__all__ = ["DEFAULT_BUFFER_SIZE", "Empty", "Full", "JoinableQueue", "Queue", "SimpleQueue"]
+
+#: Bytes of shared ring per queue unless ``buffer_size`` says otherwise.  Items larger
+#: than half of it still go through, in a separate part of the same shared file.
+DEFAULT_BUFFER_SIZE = DEFAULT_CAPACITY
+#: How many items ``get_many`` takes at most unless told otherwise.
+DEFAULT_MAX_MESSAGES = 1000
+
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+# Exact instances of these types pickle the same with or without ForkingPickler's
+# reducers (the pickler never consults a dispatch table for them), so they take the
+# faster module-level function.
+_PLAIN_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+_loads = pickle.loads
+
+
+class _Pickling(threading.local):
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.pickler = ForkingPickler(self.buffer, _PROTOCOL)
+
+
+_pickling = _Pickling()
+
+
+def _dumps(obj: Any) -> bytes:
+    if type(obj) in _PLAIN_TYPES:
+        return pickle.dumps(obj, _PROTOCOL)
+    state = _pickling
+    buffer = state.buffer
+    if buffer.tell():  # a reducer running on this thread is itself putting to a queue
+        return bytes(ForkingPickler.dumps(obj, _PROTOCOL))
+    try:
+        state.pickler.dump(obj)
+        return buffer.getvalue()
+    finally:
+        state.pickler.clear_memo()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def _timeout_for(block: bool, timeout: float | None) -> float | None:
+    """The ring's timeout for ``block``/``timeout`` with the standard library's rules."""
+    if not block:
+        return 0
+    if timeout is None:
+        return None
+    if timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+    return timeout if timeout > 0 else 0
+
+
+_live_queues: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for queue in list(_live_queues):
+        queue._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class _RingQueue:
+    """What every queue shares: the ring, pickling to children, ``get`` and friends."""
+
+    _ring: Ring
+    _closed: bool
+
+    def __init__(self, maxsize: int, buffer_size: int | None) -> None:
+        if not isinstance(maxsize, int):
+            raise TypeError(f"maxsize must be an int, not {type(maxsize).__name__}")
+        size = DEFAULT_BUFFER_SIZE if buffer_size is None else buffer_size
+        if not isinstance(size, int) or size <= 0:
+            raise ValueError(f"buffer_size must be a positive number of bytes, not {buffer_size!r}")
+        self._maxsize = max(maxsize, 0)
+        self._ring = Ring(size, self._maxsize)
+        self._after_fork()
+
+    def _after_fork(self) -> None:
+        """Reset the state that belongs to one process (also in a freshly started child)."""
+        self._closed = False
+        _live_queues.add(self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        assert_spawning(self)
+        return {"ring": self._ring, "maxsize": self._maxsize}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._ring = state["ring"]
+        self._maxsize = state["maxsize"]
+        self._after_fork()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{type(self).__name__} {self!r} is closed")
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """Remove and return an item, waiting up to ``timeout`` seconds if ``block``.
+
+        Raises:
+            queue.Empty: no item in time (at once if ``block`` is false).
+            ValueError: the queue was closed in this process.
+        """
+        self._check_open()
+        try:
+            return self._ring.get(_timeout_for(block, timeout), _loads)
+        except RingEmpty:
+            raise Empty from None
+
+    def get_many(
+        self, block: bool = True, timeout: float | None = None, max_messages: int = DEFAULT_MAX_MESSAGES
+    ) -> list[Any]:
+        """Remove and return between 1 and ``max_messages`` items taken in one step.
+
+        Raises:
+            queue.Empty: no item in time.
+        """
+        self._check_open()
+        try:
+            return self._ring.get_many(max_messages, _timeout_for(block, timeout), _loads)
+        except RingEmpty:
+            raise Empty from None
+
+    def empty(self) -> bool:
+        """Return whether the queue holds no item (a snapshot: others may change it)."""
+        return self.qsize() == 0
+
+    def qsize(self) -> int:
+        """Return the number of items in the queue (a snapshot: others may change it)."""
+        return self._ring.count()
+
+    def close(self) -> None:
+        """Stop this process from using the queue; buffered items are still delivered."""
+        self._closed = True
+
+
+class Queue(_RingQueue):
+    """A process-shared FIFO queue, like ``multiprocessing.Queue``.
+
+    Args:
+        maxsize: at most this many items at once; ``0`` (or less) for no limit, in
+            which case ``put`` never blocks.
+        ctx: the context it was made from (accepted for ``ctx.Queue()``; unused).
+        buffer_size: bytes of shared ring (default 1 MiB).  A bounded queue is also
+            full when its ring is.  Larger items go through as well.
+    """
+
+    _add_task = False
+
+    def __init__(self, maxsize: int = 0, *, ctx: Any = None, buffer_size: int | None = None) -> None:
+        super().__init__(maxsize, buffer_size)
+
+    def _after_fork(self) -> None:
+        _RingQueue._after_fork(self)
+        self._feeder = Feeder(self._ring, self, add_task=self._add_task)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Put ``obj`` into the queue.
+
+        An unbounded queue accepts at once; a bounded one waits up to ``timeout``
+        seconds for room if ``block`` is true.
+
+        Raises:
+            queue.Full: a bounded queue had no room in time.
+            ValueError: the queue was closed in this process.
+            pickle.PicklingError, TypeError, AttributeError: ``obj`` cannot be pickled;
+                nothing was put and the queue stays usable.
+        """
+        self._check_open()
+        data = _dumps(obj)
+        if self._maxsize:
+            try:
+                self._ring.put(data, _timeout_for(block, timeout), add_task=self._add_task)
+            except RingFull:
+                raise Full from None
+        else:
+            self._raise_feeder_error()
+            self._feeder.put(data)
+
+    def put_many(self, iterable: Iterable[Any], block: bool = True, timeout: float | None = None) -> None:
+        """Put every item of ``iterable``, in order, in as few steps as possible.
+
+        All items are pickled first, so one that cannot be pickled puts nothing.
+
+        Raises:
+            queue.Full: a bounded queue had no room in time; the items before the one
+                that did not fit were put (the exception says how many).
+        """
+        self._check_open()
+        items = [_dumps(obj) for obj in iterable]
+        if not items:
+            return
+        if self._maxsize:
+            try:
+                self._ring.put_many(items, _timeout_for(block, timeout), add_task=self._add_task)
+            except RingFull as full:
+                raise Full(f"put_many: {full.args[0]} of {len(items)} items were put before the queue was full") from None
+        else:
+            self._raise_feeder_error()
+            self._feeder.put_many(items)
+
+    def _raise_feeder_error(self) -> None:
+        error = self._feeder.error
+        if error is not None:
+            raise error
+
+    def put_nowait(self, obj: Any) -> None:
+        """Put ``obj`` without waiting: ``put(obj, False)``."""
+        return self.put(obj, False)
+
+    def get_nowait(self) -> Any:
+        """Take an item without waiting: ``get(False)``."""
+        return self.get(False)
+
+    def qsize(self) -> int:
+        """Return the number of items in the queue, counting ones this process still buffers."""
+        return self._ring.count() + self._feeder.buffered()
+
+    def full(self) -> bool:
+        """Return whether a bounded queue holds ``maxsize`` items (never for unbounded ones)."""
+        return bool(self._maxsize) and self._ring.count() >= self._maxsize
+
+    def close(self) -> None:
+        """Close the queue in this process: no more ``put``/``get`` here.
+
+        Items already accepted are still written by the background thread.
+        """
+        self._closed = True
+        self._feeder.close()
+
+    def join_thread(self) -> None:
+        """Wait for the background thread to write every buffered item; only after ``close()``."""
+        if not self._closed:
+            raise ValueError(f"join_thread() called before close() on {self!r}")
+        self._feeder.join()
+
+    def cancel_join_thread(self) -> None:
+        """Do not wait for buffered items to be written when this process exits.
+
+        The process can then exit at once even if nobody reads the queue, but items it
+        still buffers are lost.
+        """
+        self._feeder.cancel_join()
+
+    # The 0.52 names.
+    putMany = put_many
+    putNoWait = put_nowait
+    getNoWait = get_nowait
+    joinThread = join_thread
+    cancelJoin = cancel_join_thread
+
+
+class JoinableQueue(Queue):
+    """A :class:`Queue` that counts unfinished tasks: ``task_done()`` and ``join()``.
+
+    The count lives in the queue's shared memory, so any process may call either.
+    """
+
+    _add_task = True
+
+    def task_done(self) -> None:
+        """Tell the queue that an item taken with ``get`` has been dealt with.
+
+        Raises:
+            ValueError: called more times than items were put.
+        """
+        self._ring.task_done(1)
+
+    def join(self) -> None:
+        """Wait until every item put has been marked done with ``task_done()``."""
+        self._ring.join(None)
+
+
+class SimpleQueue(_RingQueue):
+    """A minimal process-shared queue, like ``multiprocessing.SimpleQueue``.
+
+    ``put`` writes into the shared ring directly (waiting while the ring is full): no
+    background thread.
+
+    Args:
+        ctx: the context it was made from (accepted for ``ctx.SimpleQueue()``; unused).
+        buffer_size: bytes of shared ring (default 1 MiB).
+    """
+
+    def __init__(self, *, ctx: Any = None, buffer_size: int | None = None) -> None:
+        super().__init__(0, buffer_size)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
+
+    def put(self, obj: Any) -> None:
+        """Put ``obj``, waiting while the shared ring is full."""
+        self._check_open()
+        self._ring.put(_dumps(obj), None)
+
+    def put_many(self, iterable: Iterable[Any]) -> None:
+        """Put every item of ``iterable`` in order, as few lock acquisitions as possible."""
+        self._check_open()
+        self._ring.put_many([_dumps(obj) for obj in iterable], None)
