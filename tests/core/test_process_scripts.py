@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -301,3 +302,43 @@ def test_unknown_main_mode_is_refused():
 
     with pytest.raises(ValueError, match="'when-needed', 'always'"):
         processing_core.set_spawn_main_mode("sometimes")
+
+
+PRELOAD_SCRIPT = """
+import ast
+import os
+import signal
+import sys
+import processing_core
+from processing_core import _forkserver
+
+def report(path):
+    with open(path, "w") as out:
+        out.write(repr(("preloaded" in sys.modules, os.getppid())))
+
+if __name__ == "__main__":
+    processing_core.set_forkserver_preload(["preloaded"])
+    ctx = processing_core.get_context("forkserver")
+    p = ctx.Process(target=report, args=("first",))
+    p.start()
+    p.join()
+    first_server = _forkserver._server.pid
+    os.kill(first_server, signal.SIGKILL)  # a dead server is replaced on next use
+    os.waitpid(first_server, 0)
+    p = ctx.Process(target=report, args=("second",))
+    p.start()
+    p.join()
+    print(first_server, _forkserver._server.pid, p.exitcode)
+"""
+
+
+def test_forkserver_preloads_modules_and_is_replaced_when_it_died(tmp_path):
+    (tmp_path / "preloaded.py").write_text("import os\nopen('import-trace', 'a').write(f'{os.getpid()}\\n')\n")
+    result = run_script(tmp_path, PRELOAD_SCRIPT)
+    assert result.returncode == 0, result.stderr
+    first_server, second_server, exitcode = (int(x) for x in result.stdout.split())
+    assert first_server != second_server and exitcode == 0
+    assert ast.literal_eval((tmp_path / "first").read_text()) == (True, first_server)
+    assert ast.literal_eval((tmp_path / "second").read_text()) == (True, second_server)
+    # Imported once by each server, never again by the children.
+    assert (tmp_path / "import-trace").read_text().split() == [str(first_server), str(second_server)]
