@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from queue import Empty, Full
 from typing import Any
 
+from processing_core._context import register_context_method
 from processing_core._reduction import ForkingPickler, assert_spawning
 from processing_core._ring import DEFAULT_CAPACITY, Ring, RingEmpty, RingFull
 
@@ -188,9 +189,6 @@ class Queue(_RingQueue):
         _RingQueue._after_fork(self)
         self._feeder = Feeder(self._ring, self, add_task=self._add_task)
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
-
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Put ``obj`` into the queue.
 
@@ -322,9 +320,6 @@ class SimpleQueue(_RingQueue):
     def __init__(self, *, ctx: Any = None, buffer_size: int | None = None) -> None:
         super().__init__(0, buffer_size)
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__module__}.{type(self).__qualname__} object at {id(self):#x}>"
-
     def put(self, obj: Any) -> None:
         """Put ``obj``, waiting while the shared ring is full."""
         self._check_open()
@@ -334,3 +329,17 @@ class SimpleQueue(_RingQueue):
         """Put every item of ``iterable`` in order, as few lock acquisitions as possible."""
         self._check_open()
         self._ring.put_many([_dumps(obj) for obj in iterable], None)
+
+
+def _context_factory(cls: type) -> Any:
+    def make(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("ctx", ctx)
+        return cls(*args, **kwargs)
+
+    make.__name__ = cls.__name__
+    make.__doc__ = cls.__doc__
+    return make
+
+
+for _cls in (Queue, JoinableQueue, SimpleQueue):
+    register_context_method(_cls.__name__, _context_factory(_cls))
