@@ -305,7 +305,6 @@ def test_unknown_main_mode_is_refused():
 
 
 PRELOAD_SCRIPT = """
-import ast
 import os
 import signal
 import sys
