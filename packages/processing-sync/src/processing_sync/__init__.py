@@ -7,6 +7,45 @@ see the documentation's roadmap.
 
 from __future__ import annotations
 
+from processing_sync._condition import Barrier, BrokenBarrierError, Condition, Event
+from processing_sync._contexts import register_context_methods
+from processing_sync._locks import BoundedSemaphore, Lock, RLock, Semaphore
+from processing_sync._queues import Empty, Full, JoinableQueue, Queue, SimpleQueue
+from processing_sync._sharedctypes import (
+    Array,
+    Synchronized,
+    SynchronizedArray,
+    SynchronizedBase,
+    SynchronizedString,
+    Value,
+    copy,
+    synchronized,
+)
 from processing_sync._version import __version__
 
-__all__ = ["__version__"]
+register_context_methods()
+
+__all__ = [
+    "Array",
+    "Barrier",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
+    "Condition",
+    "Empty",
+    "Event",
+    "Full",
+    "JoinableQueue",
+    "Lock",
+    "Queue",
+    "RLock",
+    "Semaphore",
+    "SimpleQueue",
+    "Synchronized",
+    "SynchronizedArray",
+    "SynchronizedBase",
+    "SynchronizedString",
+    "Value",
+    "__version__",
+    "copy",
+    "synchronized",
+]
