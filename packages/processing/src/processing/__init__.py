@@ -27,6 +27,20 @@ from processing_core import (
     set_start_method,
 )
 from processing_core._util import enable_logging as enableLogging  # noqa: F401 - the 0.52 name
+from processing_sync import (
+    Array,
+    Barrier,
+    BoundedSemaphore,
+    Condition,
+    Event,
+    JoinableQueue,
+    Lock,
+    Queue,
+    RLock,
+    Semaphore,
+    SimpleQueue,
+    Value,
+)
 
 from processing._version import __version__
 
@@ -38,8 +52,20 @@ freezeSupport = freeze_support
 getLogger = get_logger
 
 __all__ = [
+    "Array",
+    "Barrier",
     "BaseContext",
+    "BoundedSemaphore",
+    "Condition",
+    "Event",
+    "JoinableQueue",
+    "Lock",
     "Process",
+    "Queue",
+    "RLock",
+    "Semaphore",
+    "SimpleQueue",
+    "Value",
     "__version__",
     "active_children",
     "cpu_count",
