@@ -174,9 +174,16 @@ def test_subclass_run(start_method, tmp_path):
 def test_unpicklable_argument_names_object_and_method(start_method):
     ctx = processing_core.get_context(start_method)
     p = ctx.Process(target=targets.echo_args, args=("x", threading.Lock()))
-    with pytest.raises(TypeError, match=rf"(?s)'{start_method}' start method.*lock"):
+    with pytest.raises(TypeError, match=rf"'{start_method}' start method.*args\[1\] \(_thread.lock object\)"):
         p.start()
     assert p.pid is None and p not in processing_core.active_children()
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_unpicklable_target_is_named(start_method):
+    p = processing_core.get_context(start_method).Process(target=lambda: None)
+    with pytest.raises(Exception, match=rf"'{start_method}' start method.*the target \(builtins.function object\)"):
+        p.start()
 
 
 def test_unpicklable_target_fork_is_fine(tmp_path):

@@ -29,23 +29,45 @@ def pickle_for_child(process_obj: BaseProcess, launcher: object, method: str) ->
         with _reduction.spawning_popen(launcher):  # type: ignore[arg-type]
             return bytes(_reduction.ForkingPickler.dumps(process_obj))
     except Exception as exc:
-        raise (
-            type(exc)(
-                f"cannot start {process_obj.name!r} with the {method!r} start method: its process object "
-                f"(target and arguments) must be pickled, and that failed: {exc}. Use module-level functions "
-                "and picklable arguments, or the 'fork' start method."
-            )
-            if _exception_takes_message(exc)
-            else exc
-        ) from exc
+        culprit = _find_unpicklable(process_obj)
+        message = (
+            f"cannot start {process_obj.name!r} with the {method!r} start method: the process object is "
+            f"pickled for the child, and {culprit or 'it'} cannot be pickled ({type(exc).__name__}: {exc}). "
+            "Use module-level functions and picklable arguments, or the 'fork' start method."
+        )
+        try:
+            error = type(exc)(message)
+        except Exception:
+            raise exc from None
+        raise error from exc
 
 
-def _exception_takes_message(exc: BaseException) -> bool:
-    try:
-        type(exc)("probe")
-    except Exception:
-        return False
-    return True
+class _ProbeLauncher:
+    """Stands in for the real launcher while probing, so that probes hand over no descriptor."""
+
+    def duplicate_for_child(self, fd: int) -> int:
+        return fd
+
+
+def _find_unpicklable(process_obj: BaseProcess) -> str | None:
+    """Name the first part of ``process_obj`` that does not pickle: ``args[1] (a lock)``..."""
+    from processing_core import _reduction
+
+    parts: list[tuple[str, object]] = []
+    for attribute, value in vars(process_obj).items():
+        if attribute == "_args":
+            parts.extend((f"args[{index}]", item) for index, item in enumerate(value))
+        elif attribute == "_kwargs":
+            parts.extend((f"kwargs[{key!r}]", item) for key, item in value.items())
+        else:
+            parts.append(("the target" if attribute == "_target" else f"attribute {attribute!r}", value))
+    with _reduction.spawning_popen(_ProbeLauncher()):
+        for label, value in parts:
+            try:
+                _reduction.ForkingPickler.dumps(value)
+            except Exception:
+                return f"{label} ({type(value).__module__}.{type(value).__qualname__} object)"
+    return None
 
 
 class SpawnPopen(ForkPopen):
