@@ -93,10 +93,10 @@ def series_chart(name: str, workloads: list[dict[str, Any]], path: Path) -> None
             if row is not None:
                 points.append((workload["series"][1], row["bytes_per_second"] if use_bytes else row["per_second"]))
         if points:
-            axes.plot(*zip(*points), marker="o", label=impl, color=_colour(impl))
+            axes.plot([x for x, _ in points], [y for _, y in points], marker="o", label=impl, color=_colour(impl))
     axes.set_xscale("log", base=2)
     axes.set_yscale("log")
-    axes.set_xlabel(name.split(" by ")[-1])
+    axes.set_xlabel(name.rsplit(" by ", maxsplit=1)[-1])
     axes.set_ylabel("bytes per second" if use_bytes else f"{workloads[0]['unit']}s per second")
     axes.set_title(name)
     axes.grid(True, which="both", alpha=0.3)

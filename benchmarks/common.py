@@ -99,9 +99,7 @@ def billiard_api(context: str | None = None) -> Any:
     return module.get_context(context) if context else module
 
 
-def build(
-    impl: str, units: int, lookup: Callable[[], Any], run: Callable[[Any], float], note: str = ""
-) -> Case:
+def build(impl: str, units: int, lookup: Callable[[], Any], run: Callable[[Any], float], note: str = "") -> Case:
     """A Case: ``lookup()`` finds the implementation's API (or raises Missing), ``run(api)`` times it."""
     try:
         api = lookup()

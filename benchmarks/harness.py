@@ -123,15 +123,22 @@ def add_speedups(rows: Sequence[Row], baseline: str = BASELINE) -> None:
             row.speedup = base.stats["median"] / row.stats["median"]
 
 
+CLEANUP_SECONDS = 5.0
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise CaseTimeout in the main thread if the block runs longer than ``seconds``."""
+    """Raise CaseTimeout in the main thread if the block runs longer than ``seconds``.
+
+    The alarm repeats every CLEANUP_SECONDS after that, so clean-up code of a case that hangs
+    too (joining a pool whose workers keep dying) is interrupted as well.
+    """
 
     def expire(signum: int, frame: Any) -> None:
         raise CaseTimeout(f"sample exceeded {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, CLEANUP_SECONDS)
     try:
         yield
     finally:

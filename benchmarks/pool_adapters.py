@@ -44,8 +44,12 @@ class PoolApi:
         else:
             pool.map(func, items, chunksize)
 
-    def imap_unordered(self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None) -> None:
-        iterator = pool.imap_unordered(func, items) if chunksize is None else pool.imap_unordered(func, items, chunksize)
+    def imap_unordered(
+        self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None
+    ) -> None:
+        iterator = (
+            pool.imap_unordered(func, items) if chunksize is None else pool.imap_unordered(func, items, chunksize)
+        )
         for _ in iterator:
             pass
 
@@ -79,7 +83,9 @@ class ExecutorApi(PoolApi):
         for _ in pool.map(func, items) if chunksize is None else pool.map(func, items, chunksize=chunksize):
             pass
 
-    def imap_unordered(self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None) -> None:
+    def imap_unordered(
+        self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None
+    ) -> None:
         raise NotImplementedError("executors have no imap_unordered")
 
 
@@ -105,7 +111,9 @@ class MpireApi(PoolApi):
     def map(self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None) -> None:
         pool.map(func, items, chunk_size=chunksize)
 
-    def imap_unordered(self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None) -> None:
+    def imap_unordered(
+        self, pool: Any, func: Callable[[int], Any], items: Sequence[int], chunksize: int | None
+    ) -> None:
         for _ in pool.imap_unordered(func, items, chunk_size=chunksize):
             pass
 

@@ -7,6 +7,7 @@ standard library's fork Process around a faster_fifo.Queue.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -62,10 +63,8 @@ def _close(queue: Any) -> None:
     for name in ("close", "join_thread"):
         method = getattr(queue, name, None)
         if method is not None:
-            try:
+            with contextlib.suppress(Exception):  # best-effort cleanup of a finished queue
                 method()
-            except Exception:  # noqa: S110 - best-effort cleanup of a finished queue
-                pass
 
 
 def _transfer(api: QueueApi, item: Any, count: int, producers: int, batched: bool) -> float:
@@ -86,8 +85,10 @@ def _transfer(api: QueueApi, item: Any, count: int, producers: int, batched: boo
                 else:
                     spawn(tasks.queue_consume)
             if producers == 1:
-                body = (lambda: tasks.queue_produce_many(queue, item, count, BATCH, _NoGate())) if batched else (
-                    lambda: tasks.queue_produce(queue, item, count, _NoGate())
+                body = (
+                    (lambda: tasks.queue_produce_many(queue, item, count, BATCH, _NoGate()))
+                    if batched
+                    else (lambda: tasks.queue_produce(queue, item, count, _NoGate()))
                 )
                 return gate.race(1, body)
             for _ in range(producers):

@@ -37,7 +37,7 @@ def row_cells(row: dict[str, Any], workload: dict[str, Any]) -> list[str]:
     if row.get("bytes_per_second"):
         rate += f" ({human_bytes_rate(row['bytes_per_second'])})"
     spread = (
-        f"IQR {human_time(row['q1'])}–{human_time(row['q3'])}; range {human_time(row['min'])}–{human_time(row['max'])}"
+        f"IQR {human_time(row['q1'])}-{human_time(row['q3'])}; range {human_time(row['min'])}-{human_time(row['max'])}"
     )
     speedup = f"{row['speedup']:.2f}x" if row["speedup"] is not None else "n/a"
     name = row["impl"] + (f" ({row['note']})" if row["note"] else "")
@@ -49,7 +49,9 @@ def text_report(document: dict[str, Any]) -> str:
     for workload in document["workloads"]:
         lines.append("")
         lines.append(f"{workload['id']}  [{workload['cpus']} CPU]  {workload['title']}")
-        lines.append(f"  {'implementation':<42} {'median/' + workload['unit']:>14}  {'rate':>26}  vs {workload['baseline']}")
+        lines.append(
+            f"  {'implementation':<42} {'median/' + workload['unit']:>14}  {'rate':>26}  vs {workload['baseline']}"
+        )
         for row in workload["rows"]:
             impl, median, _spread, rate, speedup = row_cells(row, workload)
             if row["status"] != "ok":
@@ -82,6 +84,10 @@ def _escape(cell: str) -> str:
 def markdown_report(document: dict[str, Any], charts: dict[str, str]) -> str:
     """The body of docs/benchmarks.md: conditions, charts, targets, then every table."""
     machine = document["machine"]
+    dirty = " (with uncommitted changes)" if document["git"]["dirty"] else ""
+    load = "load average {:.2f} at the start, {:.2f} at the end".format(
+        machine["load_average_at_start"][0], machine.get("load_average_at_end", [float("nan")])[0]
+    )
     out = [
         "# Benchmarks",
         "",
@@ -95,7 +101,14 @@ def markdown_report(document: dict[str, Any], charts: dict[str, str]) -> str:
         "hatch run bench:run            # full run (under 15 minutes on 2 cores)",
         "hatch run bench:run --quick    # a short look",
         "hatch run bench:run --only 'pipe\\.' --pin off",
+        "scripts/isolated hatch run bench:run   # on a shared machine: a private /dev/shm",
         "```",
+        "",
+        "Workloads where a wake-up across CPUs dominates (ping-pong, contended locks) run twice: on",
+        "all CPUs and pinned to one CPU (ids ending `@1cpu`). The raw operating-system floor rows",
+        "(`os.pipe`, `socketpair`, `os.fork`, `python -c pass`, `memcpy`) show how far from the kernel",
+        "each library is. Numbers depend on the machine and on what else it runs: compare rows of",
+        "one run, not runs of different days.",
         "",
         "## Latest run",
         "",
@@ -107,18 +120,23 @@ def markdown_report(document: dict[str, Any], charts: dict[str, str]) -> str:
         f"| machine | {_escape(machine['cpu_model'])}, {machine['cores']} cores "
         f"({machine['cores_usable']} usable), {machine['memory_bytes'] / 2**30:.1f} GiB |",
         f"| Python | {document['python']['implementation']} {document['python']['version']} |",
-        f"| commit | `{(document['git']['commit'] or 'unknown')[:12]}`{' (with local changes)' if document['git']['dirty'] else ''} |",
+        f"| commit | `{(document['git']['commit'] or 'unknown')[:12]}`{dirty} |",
         f"| versions | {_escape(', '.join(f'{k} {v}' for k, v in document['versions'].items() if v))} |",
-        f"| conditions | {_escape(document['conditions'] or 'not recorded')} |",
+        f"| conditions | {_escape(document['conditions'] or 'not recorded')}; {load} |",
         f"| duration | {document['duration_seconds']:.0f} s |",
         "",
     ]
     missing = {name: info["error"] for name, info in document["anchors"].items() if info["status"] != "ok"}
     if missing:
         out += ["Anchors that could not be measured here: " + "; ".join(f"{k} ({v})" for k, v in missing.items()), ""]
-    out += ["## Targets of the package issues", "", "| issue | target | required | measured | status |", "|---|---|---|---|---|"]
+    out += [
+        "## Targets of the package issues",
+        "",
+        "| issue | target | required | measured | status |",
+        "|---|---|---|---|---|",
+    ]
     for target in document["targets"]:
-        measured = f"{target['measured_speedup']:.2f}x" if target["measured_speedup"] is not None else "–"
+        measured = f"{target['measured_speedup']:.2f}x" if target["measured_speedup"] is not None else "-"
         status = target["status"] + (f" ({_escape(target['reason'])})" if target["reason"] else "")
         out.append(
             f"| #{target['issue']} | {_escape(target['target'])} | {target['required_speedup']:.2f}x "

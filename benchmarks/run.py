@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable, here and in spawned children
+if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
 from benchmarks import charts, machine, managers, pipes, pools, primitives, processes, queues, report, shared  # noqa: E402
 from benchmarks.common import Scale  # noqa: E402
@@ -60,6 +59,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--docs-dir", type=Path, help="where benchmarks.md and benchmarks/*.png go (default docs/)")
     parser.add_argument("--no-docs", action="store_true", help="write no charts and no docs page")
     parser.add_argument("--conditions", default="", help="free text: what else the machine was doing")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any row raised or timed out (for CI)")
     parser.add_argument("--list", action="store_true", help="list the workload ids and exit")
     return parser.parse_args(argv)
 
@@ -102,7 +102,13 @@ def measure(args: argparse.Namespace) -> dict:
         "anchors": machine.anchors(),
         "git": machine.git(),
         "conditions": args.conditions,
-        "options": {"repetitions": repetitions, "warmup": warmup, "timeout": timeout, "pin": args.pin, "only": args.only},
+        "options": {
+            "repetitions": repetitions,
+            "warmup": warmup,
+            "timeout": timeout,
+            "pin": args.pin,
+            "only": args.only,
+        },
     }
     cores = document["machine"]["cores_usable"]
     workloads = select(scale, args.pin, args.only)
@@ -120,12 +126,16 @@ def measure(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # Children started by spawn, forkserver or loky import the task functions from `benchmarks`.
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
     if args.list:
         for workload in select(Scale(args.mode), args.pin, args.only):
             print(f"{workload.id:<34} {workload.title}")
         return 0
     scratch = Path(tempfile.mkdtemp(prefix="bench-smoke-")) if args.mode == "smoke" else None
-    output = args.output or (scratch / "smoke.json" if scratch else ROOT / "benchmarks" / "results" / f"{args.mode}.json")
+    output = args.output or (
+        scratch / "smoke.json" if scratch else ROOT / "benchmarks" / "results" / f"{args.mode}.json"
+    )
     docs_dir = args.docs_dir or (scratch / "docs" if scratch else ROOT / "docs")
     document = measure(args)
     problems = validate(document)
@@ -145,6 +155,16 @@ def main(argv: list[str] | None = None) -> int:
         page = report.markdown_report(document, {title: f"benchmarks/{name}" for title, name in drawn.items()})
         (docs_dir / "benchmarks.md").write_text(page + "\n")
         print(f"docs page: {docs_dir / 'benchmarks.md'} ({len(drawn)} charts)")
+    failed = [
+        f"{w['id']}/{r['impl']}: {r['reason']}"
+        for w in document["workloads"]
+        for r in w["rows"]
+        if r["status"] == "error"
+    ]
+    if failed:
+        print(f"{len(failed)} row(s) failed:\n  " + "\n  ".join(failed), file=sys.stderr)
+        if args.strict:
+            return 1
     return 0
 
 

@@ -47,7 +47,12 @@ TARGETS = (
     Target(9, "queue small objects 2 -> 2: at least 3x", ("queue.2to2.small",), 3.0),
     Target(9, "queue 1 MiB payloads: at least as fast as faster-fifo", ("queue.1to1.1MiB",), 1.0, "faster-fifo"),
     Target(10, "apply_async of 20,000 tasks: at least 4x tasks/s", ("pool.apply_async",), 4.0),
-    Target(10, "imap_unordered of 200,000 tiny tasks, default chunk size: at least 5x", ("pool.imap_unordered.default",), 5.0),
+    Target(
+        10,
+        "imap_unordered of 200,000 tiny tasks, default chunk size: at least 5x",
+        ("pool.imap_unordered.default",),
+        5.0,
+    ),
     Target(10, "map of 200,000 tiny tasks: at least 1.2x", ("pool.map.default",), 1.2),
     Target(10, "pool start-up and shutdown: no slower", ("pool.startup",), 1.0),
     Target(10, "CPU-bound speed-up within 5% of the core count", ("pool.cpu_bound",), 0.95, "serial", per_core=True),
