@@ -24,6 +24,7 @@ from processing_core._context import (
 from processing_core._errors import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
 from processing_core._platform import monotonic, native_build_info, page_size
 from processing_core._process import BaseProcess, active_children, current_process, parent_process
+from processing_core._semaphore import OwnerDiedError
 from processing_core._util import get_logger, log_to_stderr
 from processing_core._version import __version__
 
@@ -32,6 +33,7 @@ __all__ = [
     "BaseContext",
     "BaseProcess",
     "BufferTooShort",
+    "OwnerDiedError",
     "Process",
     "ProcessError",
     "TimeoutError",
