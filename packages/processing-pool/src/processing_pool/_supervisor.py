@@ -30,6 +30,10 @@ from processing_pool._worker import INIT_FAILED, READY, RESULTS
 
 WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
 MAX_BATCH_TASKS = 256
+# Batches of single tasks aim at this much work: a worker that dies loses its whole batch,
+# so slow tasks travel alone while tiny ones share the cost of a round trip.
+TARGET_BATCH_SECONDS = 0.002
+FIRST_BATCH_TASKS = 16  # before any task has been timed
 MAX_BATCH_BYTES = 4 << 20
 STOP_FRAME = encode(pickle.dumps(None))
 TERMINATE_GRACE_SECONDS = 1.0
@@ -70,6 +74,7 @@ class ProcessBackend:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ, (WAKE, None))
         self._slots: list[WorkerSlot] = []
+        self._task_seconds: float | None = None  # a running average of the time a task takes
         self._numbers = iter(range(1, 1 << 62))
         self._next_slot = 0
         for _ in range(size):
@@ -167,13 +172,15 @@ class ProcessBackend:
         return not self._closing or self._close_progress()
 
     def _drain_wake(self) -> None:
-        with self._lock:
-            self._wake_pending = False
+        # Drain first, then clear the flag: a wake-up written in between stays in the pipe
+        # (one spare round), where clearing first could eat it and leave the flag set for good.
         try:
             while os.read(self._wake_r, 4096):
                 pass
         except BlockingIOError:
             pass
+        with self._lock:
+            self._wake_pending = False
 
     def _select_timeout(self) -> float | None:
         deadlines = [slot.deadline for slot in self._slots if slot.deadline is not None and not slot.killed]
@@ -198,16 +205,22 @@ class ProcessBackend:
         ready.sort(key=lambda slot: len(slot.inflight))
         for slot in ready:
             while pending and slot.batches < limit and not slot.retiring:
-                self._send_batch(slot, len(ready))
+                self._send_batch(slot)
             if slot.outbuf:
                 self._flush(slot)
 
-    def _send_batch(self, slot: WorkerSlot, workers: int) -> None:
+    def _batch_cap(self) -> int:
+        seconds = self._task_seconds
+        if seconds is None:
+            return FIRST_BATCH_TASKS
+        return max(1, min(MAX_BATCH_TASKS, int(TARGET_BATCH_SECONDS / max(seconds, 1e-7))))
+
+    def _send_batch(self, slot: WorkerSlot) -> None:
         pending = self._pending
         if self._task_timeout is not None:
             count = 1
         else:
-            count = max(1, min(MAX_BATCH_TASKS, -(-len(pending) // (2 * workers))))
+            count = max(1, min(self._batch_cap(), -(-len(pending) // (2 * self._size))))
         if self._maxtasks is not None:
             count = min(count, self._maxtasks - slot.dispatched)
         payloads = []
@@ -281,6 +294,10 @@ class ProcessBackend:
                     value.__cause__ = exc
                     ok = False
                 job._chunk_done(index, ok, value, seconds)
+            if entries:
+                average = seconds  # the last task's time stands for the batch's
+                previous = self._task_seconds
+                self._task_seconds = average if previous is None else 0.8 * previous + 0.2 * average
             if self._task_timeout is not None:
                 slot.deadline = time.monotonic() + self._task_timeout if inflight else None
             if self._max_memory is not None and resident > self._max_memory:

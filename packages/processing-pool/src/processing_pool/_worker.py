@@ -21,7 +21,7 @@ from processing_pool._wire import FrameReader, InheritedFd, encode, read_frame, 
 
 # Frames from a worker: (kind, payload).
 READY, RESULTS, INIT_FAILED = 0, 1, 2
-FLUSH_AFTER_SECONDS = 0.02
+FLUSH_AFTER_SECONDS = 0.005
 
 
 def _resident_bytes() -> int:
