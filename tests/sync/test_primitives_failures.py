@@ -64,14 +64,25 @@ def test_ctrl_c_in_condition_wait_leaves_it_consistent(backend: Backend) -> None
 
 
 @pytest.mark.timeout(60)
-def test_ctrl_c_interrupts_event_and_barrier_waits(backend: Backend) -> None:
+def test_ctrl_c_interrupts_an_event_wait(backend: Backend) -> None:
     event = backend.Event()
     timer = interrupt_main_thread_soon()
     with pytest.raises(KeyboardInterrupt):
         event.wait()
     timer.join()
+    # The interrupted waiter left cleanly: a set() and a later waiter work as usual.
     event.set()
     assert event.wait(0)
+    event.clear()
+    ready = backend.Semaphore(0)
+    worker = backend.start(sync_twins.wait_on_event, event, ready, WAIT)
+    assert ready.acquire(True, WAIT)
+    event.set()
+    assert backend.join(worker) == [0]
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_interrupts_a_barrier_wait(backend: Backend) -> None:
     barrier = backend.Barrier(2)
     timer = interrupt_main_thread_soon()
     with pytest.raises(KeyboardInterrupt):

@@ -7,8 +7,9 @@ see the documentation's roadmap.
 
 from __future__ import annotations
 
-from processing_sync._condition import Barrier, BrokenBarrierError, Condition, Event
+from processing_sync._condition import Barrier, BrokenBarrierError, Condition
 from processing_sync._contexts import register_context_methods
+from processing_sync._event import Event
 from processing_sync._locks import BoundedSemaphore, Lock, RLock, Semaphore
 from processing_sync._queues import Empty, Full, JoinableQueue, Queue, SimpleQueue
 from processing_sync._sharedctypes import (

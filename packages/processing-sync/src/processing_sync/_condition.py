@@ -1,4 +1,4 @@
-"""Process-shared ``Condition``, ``Event`` and ``Barrier``.
+"""Process-shared ``Condition`` and ``Barrier``.
 
 How a condition hands wake-ups across processes without losing any
 -------------------------------------------------------------------
@@ -35,7 +35,7 @@ from processing_core._reduction import assert_spawning
 
 from processing_sync._locks import SEM_VALUE_MAX, SEMAPHORE, Lock, NativeSemLock, RLock
 
-__all__ = ["ACK_GRACE_SECONDS", "Barrier", "BrokenBarrierError", "Condition", "Event"]
+__all__ = ["ACK_GRACE_SECONDS", "Barrier", "BrokenBarrierError", "Condition"]
 
 #: ``threading``'s own exception, so ``except threading.BrokenBarrierError`` works.
 BrokenBarrierError = threading.BrokenBarrierError
@@ -241,69 +241,39 @@ class Condition:
                 return
 
 
-class Event:
-    """An event flag shared between processes, like ``threading.Event``."""
-
-    def __init__(self, *, ctx: Any = None) -> None:
-        self._setup(Condition(Lock()), NativeSemLock(SEMAPHORE, 0, 1))
-
-    def _setup(self, cond: Condition, flag: Any) -> None:
-        self._cond = cond
-        self._flag = flag
-
-    def __getstate__(self) -> tuple[Any, ...]:
-        assert_spawning(self)
-        return (self._cond, self._flag)
-
-    def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self._setup(*state)
-
-    def is_set(self) -> bool:
-        """Return ``True`` if the flag is set."""
-        return not self._flag._is_zero()
-
-    #: 0.52 name of :meth:`is_set`.
-    isSet = is_set
-
-    def set(self) -> None:
-        """Set the flag and wake every waiter."""
-        with self._cond:
-            if self._flag._is_zero():
-                self._flag.release()
-            self._cond.notify_all()
-
-    def clear(self) -> None:
-        """Reset the flag."""
-        with self._cond:
-            self._flag.acquire(False)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Sleep until the flag is set, or until ``timeout``.
-
-        Args:
-            timeout: Seconds to wait at most (``None``: no limit).
-
-        Returns:
-            ``True`` if the flag was set (or the waiter was woken by ``set()``), ``False``
-            if the timeout expired.
-        """
-        if not self._flag._is_zero():
-            return True
-        with self._cond:
-            if not self._flag._is_zero():
-                return True
-            return self._cond.wait(timeout)
-
-
 # Barrier states, kept in shared memory beside the waiter count.
 _FILLING, _DRAINING, _RESETTING, _BROKEN = 0, 1, -1, -2
 _STATE, _COUNT = 0, 1
 
 
-def _shared_ints(size: int) -> Any:
-    from processing_core._sharedctypes import RawArray
+class _SharedInts:
+    """A few small shared integers, each held as the value of a native semaphore.
 
-    return RawArray("i", size)
+    Only read and written under the barrier's lock; a value ``v`` is stored as
+    ``v + BIAS`` so the barrier's negative states fit.
+    """
+
+    BIAS = 2
+
+    def __init__(self, size: int, semlocks: tuple[Any, ...] | None = None) -> None:
+        self._cells = semlocks if semlocks is not None else tuple(_new_counter() for _ in range(size))
+        for cell in self._cells if semlocks is None else ():
+            for _ in range(self.BIAS):
+                cell.release()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_SharedInts, (len(self._cells), self._cells))
+
+    def __getitem__(self, index: int) -> int:
+        return int(self._cells[index]._get_value()) - self.BIAS
+
+    def __setitem__(self, index: int, value: int) -> None:
+        cell = self._cells[index]
+        current = int(cell._get_value()) - self.BIAS
+        for _ in range(value - current):
+            cell.release()
+        for _ in range(current - value):
+            cell.acquire(False)
 
 
 class Barrier:
@@ -330,7 +300,7 @@ class Barrier:
             raise TypeError(f"Barrier parties must be an int, not {type(parties).__name__}")
         if parties < 1:
             raise ValueError(f"Barrier parties must be at least 1, not {parties}")
-        self._setup(parties, action, timeout, Condition(Lock()), _shared_ints(2))
+        self._setup(parties, action, timeout, Condition(Lock()), _SharedInts(2))
 
     def _setup(self, parties: int, action: Any, timeout: float | None, cond: Condition, shared: Any) -> None:
         self._parties = parties
