@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import processing_sync as ps
 import pytest
@@ -119,5 +120,51 @@ def test_contexts_offer_the_primitives() -> None:
     assert isinstance(ctx.Condition(), ps.Condition)
     assert isinstance(ctx.Event(), ps.Event)
     assert isinstance(ctx.Barrier(2), ps.Barrier)
-    assert ctx.Value("i", 3).value == 3
-    assert list(ctx.Array("i", [1, 2])) == [1, 2]
+
+
+def _wait_until(predicate, seconds: float = WAIT) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.005)
+
+
+def _event_sleepers(event: ps.Event) -> int:
+    return sum(counter._get_value() for counter in event._sleepers)
+
+
+def test_event_pulse_wakes_the_sleepers_and_not_a_later_waiter(process_backend: Backend) -> None:
+    """set(); clear() wakes everyone asleep; a waiter arriving after it cannot take their wake-up."""
+    event, ready = ps.Event(), ps.Semaphore(0)
+    sleepers = [process_backend.start(sync_twins.wait_on_event, event, ready, WAIT) for _ in range(3)]
+    _wait_until(lambda: _event_sleepers(event) == 3)
+    event.set()
+    event.clear()
+    late = process_backend.start(sync_twins.wait_on_event, event, ready, 0.3)
+    assert process_backend.join(late) == [5]
+    assert process_backend.join(*sleepers) == [0, 0, 0]
+
+
+def test_condition_notify_all_is_not_stolen_by_a_later_waiter(process_backend: Backend) -> None:
+    cond = ps.Condition()
+    ready, woke = ps.Semaphore(0), ps.Semaphore(0)
+    early = [process_backend.start(sync_twins.wait_on_condition, cond, ready, woke, WAIT) for _ in range(3)]
+    _wait_until(lambda: cond._sleepers._get_value() == 3)
+    with cond:
+        cond.notify_all()
+    late = process_backend.start(sync_twins.wait_on_condition, cond, ready, woke, 0.3)
+    assert process_backend.join(late) == [5]
+    assert process_backend.join(*early) == [0, 0, 0]
+
+
+def test_event_and_condition_hand_over_under_spawn_and_forkserver(process_backend: Backend) -> None:
+    """The primitives pickled into a child work there (not only inherited by fork)."""
+    event, cond = ps.Event(), ps.Condition()
+    ready, woke = ps.Semaphore(0), ps.Semaphore(0)
+    waiter = process_backend.start(sync_twins.wait_on_condition, cond, ready, woke, WAIT)
+    assert ready.acquire(True, WAIT)
+    with cond:
+        cond.notify()
+    setter = process_backend.start(sync_twins.set_event, event)
+    assert event.wait(WAIT)
+    assert process_backend.join(waiter, setter) == [0, 0]

@@ -124,3 +124,11 @@ def test_a_value_with_a_plain_lock_counts_across_processes(process_backend: Back
     workers = [process_backend.start(sync_twins.increment, counter, 300) for _ in range(3)]
     assert process_backend.join(*workers) == [0, 0, 0]
     assert counter.value == 900
+
+
+def test_contexts_offer_value_and_array() -> None:
+    from processing_core._context import get_context
+
+    ctx = get_context("forkserver")
+    assert ctx.Value("i", 3).value == 3
+    assert list(ctx.Array("i", [1, 2])) == [1, 2]
