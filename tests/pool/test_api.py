@@ -8,6 +8,7 @@ import os
 import pickle
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -16,20 +17,35 @@ sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the tar
 import pool_targets as t  # noqa: E402
 
 import processing_core  # noqa: E402
-from processing_pool import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator, MapResult, Pool  # noqa: E402
+from processing_pool import (  # noqa: E402
+    ApplyResult,
+    AsyncResult,
+    IMapIterator,
+    IMapUnorderedIterator,
+    MapResult,
+    Pool,
+    ThreadPool,
+)
 
-START_METHODS = ("fork", "spawn", "forkserver")
+# The same API on processes (each start method) and on threads.
+FLAVOURS = ("fork", "spawn", "forkserver", "threads")
 
 
-@pytest.fixture(scope="module", params=START_METHODS)
+@pytest.fixture(scope="module", params=FLAVOURS)
 def pool(request: pytest.FixtureRequest):
-    """A two-worker pool per start method, closed and joined at module teardown."""
-    p = Pool(2, context=processing_core.get_context(request.param))
+    """A two-worker pool per flavour, closed and joined at module teardown."""
+    if request.param == "threads":
+        p = ThreadPool(2)
+    else:
+        p = Pool(2, context=processing_core.get_context(request.param))
     yield p
     p.close()
     p.join()
-    alive = [w for w in p._backend._slots if w.process.is_alive()]
-    assert not alive, f"workers still alive after join: {alive}"
+    if isinstance(p, ThreadPool):
+        assert not any(thread.is_alive() for thread in p._backend._threads)
+    else:
+        alive = [w for w in p._backend._slots if w.process.is_alive()]
+        assert not alive, f"workers still alive after join: {alive}"
 
 
 def test_apply(pool: Pool) -> None:
@@ -67,8 +83,9 @@ def test_apply_async_callbacks(pool: Pool) -> None:
 def test_remote_exception_keeps_traceback(pool: Pool) -> None:
     with pytest.raises(ValueError, match="boom") as info:
         pool.apply(t.raise_value_error)
-    cause = info.value.__cause__
-    assert cause is not None and "raise_value_error" in str(cause)
+    # Processes: the worker's traceback is the __cause__; threads: the exception's own.
+    text = "".join(traceback.format_exception(info.value))
+    assert "raise_value_error" in text
 
 
 @pytest.mark.parametrize("chunksize", [None, 1, 3, 1000])
@@ -187,6 +204,11 @@ def test_many_threads_submit_at_once(pool: Pool) -> None:
     assert results == [[i * i for i in range(200)]] * 4
 
 
+def test_thread_pool_aliases() -> None:
+    assert ThreadPool.applyAsync is ThreadPool.apply_async
+    assert ThreadPool.imapUnordered is ThreadPool.imap_unordered
+
+
 def test_pool_cannot_be_pickled(pool: Pool) -> None:
     with pytest.raises(NotImplementedError, match="cannot be passed"):
         pickle.dumps(pool)
@@ -196,8 +218,12 @@ def test_repr(pool: Pool) -> None:
     assert "state=RUN" in repr(pool) and "pool_size=2" in repr(pool)
 
 
-def test_workers_are_named_and_ignore_nothing_of_ours(pool: Pool) -> None:
+def test_workers_are_named(pool: Pool) -> None:
     pids = set(pool.map(t.pid_of, range(40), 1))
-    assert os.getpid() not in pids
-    names = [slot.process.name for slot in pool._backend._slots]
-    assert all(name.startswith("PoolWorker-") for name in names)
+    if isinstance(pool, ThreadPool):
+        assert pids == {os.getpid()}
+        assert all(thread.name.startswith("ThreadPoolWorker-") for thread in pool._backend._threads)
+    else:
+        assert os.getpid() not in pids
+        names = [slot.process.name for slot in pool._backend._slots]
+        assert all(name.startswith("PoolWorker-") for name in names)
