@@ -88,19 +88,21 @@ typedef struct {
     uint64_t data_offset;  /* where the data area starts in the file */
     uint64_t spill_base;   /* where the spill area starts in the file */
     uint64_t spill_next;   /* next free spill offset (atomic add, no lock) */
-    pthread_mutex_t mutex;
+    __attribute__((aligned(64))) pthread_mutex_t mutex;
     ring_state st;         /* live state, under the mutex */
     ring_state redo;       /* state being committed, valid while redo_valid */
     uint32_t redo_valid;
     uint32_t broken;
-    uint32_t data_seq;     /* futex words */
-    uint32_t space_seq;
-    uint32_t tasks_seq;
-    uint32_t readers_waiting;
-    uint32_t writers_waiting;
-    uint32_t joiners_waiting;
     uint32_t recoveries;
     uint32_t debug_stops;
+    /* Futex words, each with its waiter count, on cache lines of their own: a reader
+     * spinning on data_seq must not keep stealing the line the writer is updating. */
+    __attribute__((aligned(64))) uint32_t data_seq;
+    uint32_t readers_waiting;
+    __attribute__((aligned(64))) uint32_t space_seq;
+    uint32_t writers_waiting;
+    __attribute__((aligned(64))) uint32_t tasks_seq;
+    uint32_t joiners_waiting;
 } ring_header;
 
 struct prc_ring {
@@ -258,6 +260,17 @@ static int ring_lock(prc_ring *r)
 
 static void ring_unlock(prc_ring *r) { pthread_mutex_unlock(&r->h->mutex); }
 
+#define SPIN_NS 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* With the lock held: release it, sleep until *seq moves or the deadline, take it again.
  * Returns 0 with the lock held (look again), or an error with the lock released. */
 static int wait_locked(prc_ring *r, uint32_t *seq, uint32_t *waiters, int64_t deadline)
@@ -271,8 +284,19 @@ static int wait_locked(prc_ring *r, uint32_t *seq, uint32_t *waiters, int64_t de
         return -ETIMEDOUT;
     }
     uint32_t expected = __atomic_load_n(seq, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
     ring_unlock(r);
+    /* Spin briefly first: a peer on another CPU usually answers within microseconds,
+     * and then neither side pays for a futex sleep and wake-up (the waker only makes
+     * the syscall when a waiter registered).  Bounded, so an idle queue costs nothing. */
+    int64_t spin_until = prc_monotonic_ns() + SPIN_NS;
+    for (int i = 1;; i++) {
+        if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) != expected)
+            return ring_lock(r);
+        cpu_relax();
+        if (i % 64 == 0 && prc_monotonic_ns() >= spin_until)
+            break;
+    }
+    __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
     int rc = futex_wait(seq, expected, deadline);
     __atomic_sub_fetch(waiters, 1, __ATOMIC_SEQ_CST);
     if (rc == -EINTR)
@@ -406,11 +430,12 @@ static int fits(ring_header *h, const ring_state *s, uint64_t size)
 }
 
 /* Put records; `spill` non-NULL makes the single record a SPILL one pointing at it. */
-static int put_records(prc_ring *r, const char *data, const uint64_t *lens, uint32_t n, const uint64_t *spill,
+/* Message i of `data` spans [ends[i-1], ends[i]) (from 0 for the first).  Starts at
+ * message *done and advances it. */
+static int put_records(prc_ring *r, const char *data, const uint64_t *ends, uint32_t n, const uint64_t *spill,
                        int64_t deadline, int add_tasks, uint32_t *done)
 {
     ring_header *h = r->h;
-    *done = 0;
     int rc = ring_lock(r);
     if (rc != 0)
         return rc;
@@ -418,7 +443,8 @@ static int put_records(prc_ring *r, const char *data, const uint64_t *lens, uint
         ring_state s = h->st;
         uint32_t start = *done, i = start;
         while (i < n) {
-            uint64_t len = lens[i];
+            uint64_t begin = i ? ends[i - 1] : 0;
+            uint64_t len = ends[i] - begin;
             uint64_t size = rec_size(spill ? SPILL_BODY : len);
             if (!fits(h, &s, size))
                 break;
@@ -426,13 +452,11 @@ static int put_records(prc_ring *r, const char *data, const uint64_t *lens, uint
             if (spill) {
                 copy_in(r, s.tail + REC_HEADER, spill, SPILL_BODY);
             } else if (debug_stop_where == 1 && len >= 2) {
-                copy_in(r, s.tail + REC_HEADER, data, len / 2);
+                copy_in(r, s.tail + REC_HEADER, data + begin, len / 2);
                 debug_stop(r, 1);
             } else {
-                copy_in(r, s.tail + REC_HEADER, data, len);
+                copy_in(r, s.tail + REC_HEADER, data + begin, len);
             }
-            if (!spill)
-                data += len;
             s.tail += size;
             s.count++;
             if (add_tasks)
@@ -460,17 +484,15 @@ static int put_records(prc_ring *r, const char *data, const uint64_t *lens, uint
     return 0;
 }
 
-int prc_ring_put_many(prc_ring *r, const char *data, const uint64_t *lens, uint32_t n, int64_t deadline,
+int prc_ring_put_many(prc_ring *r, const char *data, const uint64_t *ends, uint32_t n, int64_t deadline,
                       int add_tasks, uint32_t *done)
 {
     uint64_t limit = prc_ring_inline_limit(r);
-    for (uint32_t i = 0; i < n; i++) {
-        if (lens[i] > limit) {
-            *done = 0;
+    for (uint32_t i = *done; i < n; i++) {
+        if (ends[i] - (i ? ends[i - 1] : 0) > limit || (i && ends[i] < ends[i - 1]))
             return -EMSGSIZE;
-        }
     }
-    return put_records(r, data, lens, n, NULL, deadline, add_tasks, done);
+    return put_records(r, data, ends, n, NULL, deadline, add_tasks, done);
 }
 
 static int write_all(int fd, const char *data, uint64_t len, uint64_t off)
@@ -495,7 +517,7 @@ static void release_spill(prc_ring *r, uint64_t off, uint64_t len)
 
 int prc_ring_put(prc_ring *r, const char *data, uint64_t len, int64_t deadline, int add_tasks)
 {
-    uint32_t done;
+    uint32_t done = 0;
     if (len <= prc_ring_inline_limit(r))
         return put_records(r, data, &len, 1, NULL, deadline, add_tasks, &done);
     if (len > UINT32_MAX)
@@ -517,8 +539,10 @@ int prc_ring_put(prc_ring *r, const char *data, uint64_t len, int64_t deadline, 
     spill[0] = __atomic_fetch_add(&r->h->spill_next, round_up(len, page), __ATOMIC_SEQ_CST);
     spill[1] = len;
     int rc = write_all(r->fd, data, len, spill[0]);
-    if (rc == 0)
+    if (rc == 0) {
+        done = 0;
         rc = put_records(r, NULL, &len, 1, spill, deadline, add_tasks, &done);
+    }
     if (rc != 0)
         release_spill(r, spill[0], len);
     return rc;
@@ -551,6 +575,15 @@ static int wait_for_data(prc_ring *r, int64_t deadline)
     return rc;
 }
 
+/* An empty ring starts again at the beginning of the data area: while consumers keep
+ * up, producers and consumers reuse the same few cache lines and pages instead of
+ * cycling through the whole capacity, which would make all of it resident. */
+static void rewind_if_empty(ring_header *h, ring_state *s)
+{
+    if (s->count == 0)
+        s->head = s->tail = round_up(s->tail, h->capacity);
+}
+
 /* Take the record at head (lock held; it is released).  The payload goes to `dst`. */
 static int take_one(prc_ring *r, char *dst, uint32_t len, uint32_t kind)
 {
@@ -569,6 +602,7 @@ static int take_one(prc_ring *r, char *dst, uint32_t len, uint32_t kind)
         s.head += rec_size(SPILL_BODY);
     }
     s.count--;
+    rewind_if_empty(h, &s);
     commit(r, &s, 0);
     bump(&h->space_seq);
     ring_unlock(r);
@@ -597,7 +631,7 @@ int prc_ring_get(prc_ring *r, char *buf, uint64_t bufsize, int64_t deadline, uin
 }
 
 int prc_ring_get_many(prc_ring *r, char *buf, uint64_t bufsize, uint32_t max_n, int64_t deadline, uint32_t *n_out,
-                      uint64_t *used)
+                      uint64_t *used, uint64_t *lens)
 {
     *n_out = 0;
     *used = 0;
@@ -610,33 +644,33 @@ int prc_ring_get_many(prc_ring *r, char *buf, uint64_t bufsize, uint32_t max_n, 
     ring_state s = h->st;
     uint32_t len, kind;
     read_rec_header(r, s.head, &len, &kind);
-    if (rec_size(len) > bufsize) {
-        *used = rec_size(len);
+    if (len > bufsize) {
+        *used = len;
         ring_unlock(r);
         return -ENOBUFS;
     }
     if (kind == KIND_SPILL) {
-        uint32_t *rec = (uint32_t *)buf;
-        rec[0] = len;
-        rec[1] = KIND_INLINE;
         *n_out = 1;
-        *used = rec_size(len);
-        return take_one(r, buf + REC_HEADER, len, kind);
+        *used = len;
+        lens[0] = len;
+        return take_one(r, buf, len, kind);
     }
-    /* Inline records are copied as they lie in the ring: one or two memcpy calls. */
-    uint64_t pos = s.head, n = 0;
+    /* Payloads are packed back to back: a stream of pickles can be read in one go. */
+    uint64_t pos = s.head, out = 0, n = 0;
     while (n < max_n && pos < s.tail) {
         read_rec_header(r, pos, &len, &kind);
-        if (kind != KIND_INLINE || pos + rec_size(len) - s.head > bufsize)
+        if (kind != KIND_INLINE || out + len > bufsize)
             break;
+        copy_out(r, pos + REC_HEADER, buf + out, len);
+        lens[n++] = len;
+        out += len;
         pos += rec_size(len);
-        n++;
     }
-    copy_out(r, s.head, buf, pos - s.head);
-    *used = pos - s.head;
+    *used = out;
     *n_out = (uint32_t)n;
     s.head = pos;
     s.count -= n;
+    rewind_if_empty(h, &s);
     commit(r, &s, 0);
     bump(&h->space_seq);
     ring_unlock(r);
@@ -703,10 +737,10 @@ int64_t prc_ring_unfinished(prc_ring *r) { return 0; }
 int prc_ring_is_broken(prc_ring *r) { return 1; }
 uint32_t prc_ring_recoveries(prc_ring *r) { return 0; }
 int prc_ring_put(prc_ring *r, const char *d, uint64_t l, int64_t dl, int t) { return -ENOSYS; }
-int prc_ring_put_many(prc_ring *r, const char *d, const uint64_t *l, uint32_t n, int64_t dl, int t, uint32_t *done)
-{ *done = 0; return -ENOSYS; }
+int prc_ring_put_many(prc_ring *r, const char *d, const uint64_t *e, uint32_t n, int64_t dl, int t, uint32_t *done)
+{ return -ENOSYS; }
 int prc_ring_get(prc_ring *r, char *b, uint64_t bs, int64_t dl, uint64_t *l) { return -ENOSYS; }
-int prc_ring_get_many(prc_ring *r, char *b, uint64_t bs, uint32_t m, int64_t dl, uint32_t *n, uint64_t *u)
+int prc_ring_get_many(prc_ring *r, char *b, uint64_t bs, uint32_t m, int64_t dl, uint32_t *n, uint64_t *u, uint64_t *l)
 { *n = 0; *u = 0; return -ENOSYS; }
 int prc_ring_tasks_add(prc_ring *r, int64_t n) { return -ENOSYS; }
 int prc_ring_task_done(prc_ring *r, int64_t n) { return -ENOSYS; }

@@ -48,21 +48,22 @@ uint32_t prc_ring_recoveries(prc_ring *ring);
  * in the same step (JoinableQueue). */
 int prc_ring_put(prc_ring *ring, const char *data, uint64_t len, int64_t deadline, int add_tasks);
 
-/* Put `n` messages stored back to back in `data` with lengths `lens` (each at most
- * prc_ring_inline_limit), in order, as many per lock acquisition as fit.  *done is
- * how many were put, also when an error is returned. */
-int prc_ring_put_many(prc_ring *ring, const char *data, const uint64_t *lens, uint32_t n,
+/* Put messages *done..n-1, stored back to back in `data`: message i spans
+ * [ends[i-1], ends[i]) (from 0 for the first) and is at most prc_ring_inline_limit
+ * bytes.  In order, as many per lock acquisition as fit; *done advances past every
+ * message put, also when an error is returned. */
+int prc_ring_put_many(prc_ring *ring, const char *data, const uint64_t *ends, uint32_t n,
                       int64_t deadline, int add_tasks, uint32_t *done);
 
 /* Take one message into `buf`; *len is its length.  With -ENOBUFS nothing is taken
  * and *len is the size needed. */
 int prc_ring_get(prc_ring *ring, char *buf, uint64_t bufsize, int64_t deadline, uint64_t *len);
 
-/* Take up to `max_n` messages (at least one) into `buf` as records: a 4-byte length,
- * 4 bytes of padding, the payload, padding to a multiple of 8.  *n and *used say how
- * many records and bytes; with -ENOBUFS *used is the size the first record needs. */
+/* Take up to `max_n` messages (at least one) into `buf`, payloads back to back, with
+ * their lengths in lens[0..*n-1] (room for max_n); *used is the bytes written.  With
+ * -ENOBUFS nothing is taken and *used is the size the first message needs. */
 int prc_ring_get_many(prc_ring *ring, char *buf, uint64_t bufsize, uint32_t max_n,
-                      int64_t deadline, uint32_t *n, uint64_t *used);
+                      int64_t deadline, uint32_t *n, uint64_t *used, uint64_t *lens);
 
 /* JoinableQueue accounting, kept in the shared header. */
 int prc_ring_tasks_add(prc_ring *ring, int64_t n);

@@ -30,10 +30,14 @@ T = TypeVar("T")
 
 #: Data bytes of a ring when no size is given.  Only the pages actually written cost
 #: memory; a message above half the capacity travels through the spill area instead.
-DEFAULT_CAPACITY = 1 << 20
-# Per-thread receive buffers up to this size are kept for the next call.
-_KEPT_SCRATCH = 4 << 20
+DEFAULT_CAPACITY = 4 << 20
+# Per-thread receive buffers start at this size and are kept for the next call up to
+# the larger one (a bigger message gets a buffer of its own).
+_INITIAL_SCRATCH = 64 << 10
+_KEPT_SCRATCH = 16 << 20
 _NS = 1_000_000_000
+# At most this many messages per batch read.
+_MAX_BATCH = 1 << 16
 
 
 class RingEmpty(Exception):
@@ -56,23 +60,40 @@ def _deadline(timeout: float | None) -> int:
     return int(lib.prc_monotonic_ns()) + int(timeout * _NS)
 
 
-class _Scratch(threading.local):
-    """Per-thread receive buffer and out-parameters, so a call allocates nothing."""
+class _Scratch:
+    """A receive buffer and out-parameters, so that a call allocates nothing.
 
-    def __init__(self) -> None:
+    Each thread keeps one (see :func:`_scratch`).  ``busy`` is set while a message is
+    decoded straight from the buffer, so a decoder that itself takes from a ring
+    (on the same thread) gets a buffer of its own.
+    """
+
+    __slots__ = ("buf", "busy", "lens", "ptr", "size", "u32", "u64", "view")
+
+    def __init__(self, size: int = _INITIAL_SCRATCH) -> None:
         self.busy = False
         self.u64 = ffi.new("uint64_t[2]")
         self.u32 = ffi.new("uint32_t[1]")
-        self.set(64 << 10)
-
-    def set(self, size: int) -> None:
+        self.lens = ffi.new("uint64_t[]", 1024)
         self.buf = bytearray(size)
         self.ptr = ffi.from_buffer(self.buf)
         self.view = memoryview(self.buf)
         self.size = size
 
 
-_scratch = _Scratch()
+_local = threading.local()
+
+
+def _scratch(needed: int = 0) -> _Scratch:
+    """This thread's free receive buffer with room for ``needed`` bytes."""
+    scratch: _Scratch | None = getattr(_local, "scratch", None)
+    if scratch is None or scratch.busy or scratch.size < needed:
+        size = max(needed, _INITIAL_SCRATCH if scratch is None else scratch.size * 2)
+        fresh = _Scratch(size)
+        if scratch is None or (not scratch.busy and size <= _KEPT_SCRATCH):
+            _local.scratch = fresh
+        return fresh
+    return scratch
 
 
 def _raise(rc: int, what: str) -> None:
@@ -177,7 +198,7 @@ class Ring:
             RingFull: no room in time.
             BrokenRingError: the ring is broken.
         """
-        deadline = _deadline(timeout)
+        deadline = -1 if timeout is None else _deadline(timeout)
         if not isinstance(data, bytes):
             data = ffi.from_buffer(data)
         while True:
@@ -190,48 +211,74 @@ class Ring:
                 raise RingFull
             _raise(rc, "ring")
 
+    def try_put(self, data: bytes, add_task: bool = False) -> bool:
+        """Put one message if that needs no waiting; return whether it was put."""
+        rc = lib.prc_ring_put(self._handle, data, len(data), 0, add_task)
+        if rc == 0:
+            return True
+        if rc == -errno.EAGAIN or rc == -errno.EINTR:
+            return False
+        _raise(rc, "ring")
+        return False  # pragma: no cover - _raise always raises
+
     def put_many(self, messages: Sequence[bytes], timeout: float | None = None, *, add_task: bool = False) -> int:
         """Put messages in order, as many per lock acquisition as fit; return how many went in.
 
-        Messages above :attr:`inline_limit` go one by one through :meth:`put`.  On a
-        timeout, :class:`RingFull` is raised with ``args[0]`` the number put.
+        On a timeout, :class:`RingFull` is raised with ``args[0]`` the number put.
         """
-        deadline = _deadline(timeout)
-        done = 0
-        total = len(messages)
-        limit = self._limit
-        counter = _scratch.u32
-        while done < total:
-            if len(messages[done]) > limit:
-                try:
-                    self._put_deadline(messages[done], deadline, add_task)
-                except RingFull:
-                    raise RingFull(done) from None
-                done += 1
-                continue
-            end = done
-            while end < total and len(messages[end]) <= limit:
-                end += 1
-            lengths = [len(m) for m in messages[done:end]]
-            joined = ffi.from_buffer(b"".join(messages[done:end]))
-            lens = ffi.new("uint64_t[]", lengths)
-            sent = offset = 0
-            while sent < len(lengths):
-                rc = lib.prc_ring_put_many(
-                    self._handle, joined + offset, lens + sent, len(lengths) - sent, deadline, add_task, counter
-                )
-                moved = int(counter[0])
-                offset += sum(lengths[sent : sent + moved])
-                sent += moved
-                if rc == 0 or rc == -errno.EINTR:
-                    continue
-                if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
-                    raise RingFull(done + sent)
-                _raise(rc, "ring")
-            done = end
-        return done
+        ends = []
+        end = 0
+        for message in messages:
+            end += len(message)
+            ends.append(end)
+        return self.put_packed(b"".join(messages), ends, timeout, add_task=add_task)
 
-    def _put_deadline(self, data: bytes, deadline: int, add_task: bool) -> None:
+    def put_packed(self, data: Any, ends: Sequence[int], timeout: float | None = None, *, add_task: bool = False) -> int:
+        """Put the messages packed back to back in ``data``; message ``i`` ends at ``ends[i]``.
+
+        Like :meth:`put_many` (messages above :attr:`inline_limit` go one by one
+        through :meth:`put`); return how many went in.
+        """
+        deadline = -1 if timeout is None else _deadline(timeout)
+        total = len(ends)
+        if not total:
+            return 0
+        limit = self._limit
+        pointer = data if isinstance(data, bytes) else ffi.from_buffer(data)
+        c_ends = ffi.new("uint64_t[]", ends)
+        done = ffi.new("uint32_t[1]")
+        while done[0] < total:
+            rc = lib.prc_ring_put_many(self._handle, pointer, c_ends, total, deadline, add_task, done)
+            if rc == 0 or rc == -errno.EINTR:
+                continue
+            if rc == -errno.EMSGSIZE:
+                # Some message from done[0] on is too large for a batch: put the large ones
+                # singly (through the spill area), then batch the rest again.
+                i = done[0]
+                begin = ends[i - 1] if i else 0
+                if ends[i] - begin <= limit:
+                    # the large one is later: batch up to it
+                    j = i
+                    while j < total and ends[j] - (ends[j - 1] if j else 0) <= limit:
+                        j += 1
+                    rc = lib.prc_ring_put_many(self._handle, pointer, c_ends, j, deadline, add_task, done)
+                    if rc == 0 or rc == -errno.EINTR:
+                        continue
+                else:
+                    try:
+                        self._put_deadline(memoryview(data)[begin : ends[i]], deadline, add_task)
+                    except RingFull:
+                        raise RingFull(i) from None
+                    done[0] = i + 1
+                    continue
+            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+                raise RingFull(int(done[0]))
+            _raise(rc, "ring")
+        return total
+
+    def _put_deadline(self, data: Any, deadline: int, add_task: bool) -> None:
+        if not isinstance(data, bytes):
+            data = ffi.from_buffer(data)
         while True:
             rc = lib.prc_ring_put(self._handle, data, len(data), deadline, add_task)
             if rc == 0:
@@ -253,10 +300,8 @@ class Ring:
             RingEmpty: no message in time.
             BrokenRingError: the ring is broken.
         """
-        deadline = _deadline(timeout)
-        scratch = _scratch
-        if scratch.busy:  # a decode running on this thread called us again
-            scratch = _Scratch()
+        deadline = -1 if timeout is None else _deadline(timeout)
+        scratch = _scratch()
         out = scratch.u64
         while True:
             rc = lib.prc_ring_get(self._handle, scratch.ptr, scratch.size, deadline, out)
@@ -266,10 +311,9 @@ class Ring:
                     return decode(scratch.view[: out[0]])
                 finally:
                     scratch.busy = False
-                    if scratch.size > _KEPT_SCRATCH:
-                        scratch.set(64 << 10)
             if rc == -errno.ENOBUFS:
-                scratch.set(max(int(out[0]), scratch.size * 2))
+                scratch = _scratch(int(out[0]))
+                out = scratch.u64
             elif rc == -errno.EINTR:
                 continue
             elif rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
@@ -289,43 +333,56 @@ class Ring:
             RingEmpty: no message in time.
             BrokenRingError: the ring is broken.
         """
+        scratch, used, lengths = self._get_batch(max_messages, timeout)
+        view = scratch.view
+        result = []
+        pos = 0
+        scratch.busy = True
+        try:
+            for length in lengths:
+                result.append(decode(view[pos : pos + length]))
+                pos += length
+        finally:
+            scratch.busy = False
+        return result
+
+    def get_packed(self, max_messages: int, timeout: float | None = None) -> tuple[bytes, list[int]]:
+        """Take between one and ``max_messages`` messages: their bytes back to back, and their lengths.
+
+        Raises:
+            RingEmpty: no message in time.
+            BrokenRingError: the ring is broken.
+        """
+        scratch, used, lengths = self._get_batch(max_messages, timeout)
+        return scratch.buf[:used] if used < scratch.size else bytes(scratch.view), lengths
+
+    def _get_batch(self, max_messages: int, timeout: float | None) -> tuple[_Scratch, int, list[int]]:
         if max_messages < 1:
             raise ValueError(f"max_messages must be at least 1, not {max_messages!r}")
-        deadline = _deadline(timeout)
-        scratch = _scratch
-        if scratch.busy:
-            scratch = _Scratch()
-        out = scratch.u64
-        count = scratch.u32
-        max_messages = min(max_messages, 0xFFFFFFFF)
+        deadline = -1 if timeout is None else _deadline(timeout)
+        scratch = _scratch()
+        max_messages = min(max_messages, _MAX_BATCH)
+        lens = scratch.lens
+        if len(lens) < max_messages:
+            lens = scratch.lens = ffi.new("uint64_t[]", max_messages)
         while True:
-            rc = lib.prc_ring_get_many(self._handle, scratch.ptr, scratch.size, max_messages, deadline, count, out)
+            rc = lib.prc_ring_get_many(
+                self._handle, scratch.ptr, scratch.size, max_messages, deadline, scratch.u32, scratch.u64, lens
+            )
             if rc == 0:
-                break
+                n = scratch.u32[0]
+                return scratch, int(scratch.u64[0]), ffi.unpack(lens, n)
             if rc == -errno.ENOBUFS:
-                scratch.set(max(int(out[0]), scratch.size * 2))
+                scratch = _scratch(int(scratch.u64[0]))
+                if len(scratch.lens) < max_messages:
+                    scratch.lens = ffi.new("uint64_t[]", max_messages)
+                lens = scratch.lens
             elif rc == -errno.EINTR:
                 continue
             elif rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
                 raise RingEmpty
             else:
                 _raise(rc, "ring")
-        view = scratch.view
-        buf = scratch.buf
-        result = []
-        pos = 0
-        scratch.busy = True
-        try:
-            for _ in range(count[0]):
-                length = int.from_bytes(buf[pos : pos + 4], "little")
-                start = pos + 8
-                result.append(decode(view[start : start + length]))
-                pos = start + ((length + 7) & ~7)
-        finally:
-            scratch.busy = False
-            if scratch.size > _KEPT_SCRATCH:
-                scratch.set(64 << 10)
-        return result
 
     # ---- tasks (JoinableQueue) ----
 

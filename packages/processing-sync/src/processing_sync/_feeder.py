@@ -30,7 +30,9 @@ class Feeder:
         self._ring = ring
         self._owner = weakref.ref(owner)
         self._add_task = add_task
-        self._cond = threading.Condition(threading.Lock())
+        # The fast path takes the bare lock (cheaper than entering the condition).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._buffer: deque[Any] = deque()
         self._in_flight = 0
         self._closing = False
@@ -46,29 +48,26 @@ class Feeder:
 
     def put(self, data: Any) -> None:
         """Put one pickled item without ever blocking on the ring."""
-        with self._cond:
-            if not self._buffer and not self._in_flight:
-                try:
-                    self._ring.put(data, 0, add_task=self._add_task)
-                    return
-                except RingFull:
-                    pass
+        with self._lock:
+            if not self._buffer and not self._in_flight and self._ring.try_put(data, self._add_task):
+                return
             if self._add_task:
                 self._ring.tasks_add(1)
             self._buffer.append(data)
             self._wake()
 
-    def put_many(self, items: list[Any]) -> None:
-        """Put pickled items in order without ever blocking on the ring."""
-        with self._cond:
+    def put_many(self, data: bytes, ends: list[int]) -> None:
+        """Put pickled items packed in ``data`` (item ``i`` ends at ``ends[i]``), in order, never blocking."""
+        with self._lock:
             start = 0
             if not self._buffer and not self._in_flight:
                 try:
-                    start = self._ring.put_many(items, 0, add_task=self._add_task)
+                    start = self._ring.put_packed(data, ends, 0, add_task=self._add_task)
                 except RingFull as full:
                     start = int(full.args[0])
-            rest = items[start:]
-            if rest:
+            if start < len(ends):
+                view = memoryview(data)
+                rest = [bytes(view[(ends[i - 1] if i else 0) : ends[i]]) for i in range(start, len(ends))]
                 if self._add_task:
                     self._ring.tasks_add(len(rest))
                 self._buffer.extend(rest)

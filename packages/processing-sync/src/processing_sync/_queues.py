@@ -42,8 +42,8 @@ DEFAULT_MAX_MESSAGES = 1000
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # Exact instances of these types pickle the same with or without ForkingPickler's
-# reducers (the pickler never consults a dispatch table for them), so they take the
-# faster module-level function.
+# reducers (the pickler never consults a dispatch table for them), so they, and small
+# tuples of them, take the faster module-level function.
 _PLAIN_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 _loads = pickle.loads
 
@@ -58,7 +58,8 @@ _pickling = _Pickling()
 
 
 def _dumps(obj: Any) -> bytes:
-    if type(obj) in _PLAIN_TYPES:
+    kind = type(obj)
+    if kind in _PLAIN_TYPES or (kind is tuple and len(obj) <= 16 and _PLAIN_TYPES.issuperset(map(type, obj))):
         return pickle.dumps(obj, _PROTOCOL)
     state = _pickling
     buffer = state.buffer
@@ -71,6 +72,29 @@ def _dumps(obj: Any) -> bytes:
         state.pickler.clear_memo()
         buffer.seek(0)
         buffer.truncate()
+
+
+def _dumps_many(iterable: Iterable[Any]) -> tuple[bytes, list[int]]:
+    """Pickle every item, back to back in one buffer; return it and where each item ends.
+
+    One pickler for the batch; its memo is cleared after each item, so every item is
+    a complete pickle of its own.
+    """
+    buffer = io.BytesIO()
+    pickler = ForkingPickler(buffer, _PROTOCOL)
+    dump, clear, tell = pickler.dump, pickler.clear_memo, buffer.tell
+    ends = []
+    for obj in iterable:
+        dump(obj)
+        clear()
+        ends.append(tell())
+    return buffer.getvalue(), ends
+
+
+def _loads_many(data: Any, count: int) -> list[Any]:
+    """Unpickle ``count`` pickles that lie back to back in ``data``."""
+    load = pickle.Unpickler(io.BytesIO(data)).load
+    return [load() for _ in range(count)]
 
 
 def _timeout_for(block: bool, timeout: float | None) -> float | None:
@@ -136,9 +160,10 @@ class _RingQueue:
             queue.Empty: no item in time (at once if ``block`` is false).
             ValueError: the queue was closed in this process.
         """
-        self._check_open()
+        if self._closed:
+            self._check_open()
         try:
-            return self._ring.get(_timeout_for(block, timeout), _loads)
+            return self._ring.get(None if block and timeout is None else _timeout_for(block, timeout), _loads)
         except RingEmpty:
             raise Empty from None
 
@@ -152,9 +177,10 @@ class _RingQueue:
         """
         self._check_open()
         try:
-            return self._ring.get_many(max_messages, _timeout_for(block, timeout), _loads)
+            data, lengths = self._ring.get_packed(max_messages, _timeout_for(block, timeout))
         except RingEmpty:
             raise Empty from None
+        return _loads_many(data, len(lengths))
 
     def empty(self) -> bool:
         """Return whether the queue holds no item (a snapshot: others may change it)."""
@@ -201,16 +227,19 @@ class Queue(_RingQueue):
             pickle.PicklingError, TypeError, AttributeError: ``obj`` cannot be pickled;
                 nothing was put and the queue stays usable.
         """
-        self._check_open()
+        if self._closed:
+            self._check_open()
         data = _dumps(obj)
         if self._maxsize:
             try:
-                self._ring.put(data, _timeout_for(block, timeout), add_task=self._add_task)
+                self._ring.put(data, None if block and timeout is None else _timeout_for(block, timeout), add_task=self._add_task)
             except RingFull:
                 raise Full from None
         else:
-            self._raise_feeder_error()
-            self._feeder.put(data)
+            feeder = self._feeder
+            if feeder.error is not None:
+                raise feeder.error
+            feeder.put(data)
 
     def put_many(self, iterable: Iterable[Any], block: bool = True, timeout: float | None = None) -> None:
         """Put every item of ``iterable``, in order, in as few steps as possible.
@@ -222,22 +251,19 @@ class Queue(_RingQueue):
                 that did not fit were put (the exception says how many).
         """
         self._check_open()
-        items = [_dumps(obj) for obj in iterable]
-        if not items:
+        data, ends = _dumps_many(iterable)
+        if not ends:
             return
         if self._maxsize:
             try:
-                self._ring.put_many(items, _timeout_for(block, timeout), add_task=self._add_task)
+                self._ring.put_packed(data, ends, _timeout_for(block, timeout), add_task=self._add_task)
             except RingFull as full:
-                raise Full(f"put_many: {full.args[0]} of {len(items)} items were put before the queue was full") from None
+                raise Full(f"put_many: {full.args[0]} of {len(ends)} items were put before the queue was full") from None
         else:
-            self._raise_feeder_error()
-            self._feeder.put_many(items)
-
-    def _raise_feeder_error(self) -> None:
-        error = self._feeder.error
-        if error is not None:
-            raise error
+            feeder = self._feeder
+            if feeder.error is not None:
+                raise feeder.error
+            feeder.put_many(data, ends)
 
     def put_nowait(self, obj: Any) -> None:
         """Put ``obj`` without waiting: ``put(obj, False)``."""
@@ -328,7 +354,8 @@ class SimpleQueue(_RingQueue):
     def put_many(self, iterable: Iterable[Any]) -> None:
         """Put every item of ``iterable`` in order, as few lock acquisitions as possible."""
         self._check_open()
-        self._ring.put_many([_dumps(obj) for obj in iterable], None)
+        data, ends = _dumps_many(iterable)
+        self._ring.put_packed(data, ends, None)
 
 
 def _context_factory(cls: type) -> Any:
