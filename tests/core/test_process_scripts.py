@@ -341,3 +341,49 @@ def test_forkserver_preloads_modules_and_is_replaced_when_it_died(tmp_path):
     assert ast.literal_eval((tmp_path / "second").read_text()) == (True, second_server)
     # Imported once by each server, never again by the children.
     assert (tmp_path / "import-trace").read_text().split() == [str(first_server), str(second_server)]
+
+
+ORPHAN_SCRIPT = """
+import os
+import sys
+import time
+import processing_core
+
+def watch_parent():
+    parent = processing_core.parent_process()
+    alive_before = parent.is_alive()
+    open("ready", "w").close()
+    parent.join(30)  # returns when the parent's sentinel fires
+    with open("watch", "w") as out:
+        out.write(f"{parent.name} alive={alive_before} then={parent.is_alive()}")
+
+if __name__ == "__main__":
+    p = processing_core.get_context(sys.argv[1]).Process(target=watch_parent)
+    p.start()
+    print(p.pid, flush=True)
+    while not os.path.exists("ready"):
+        time.sleep(0.01)
+    os._exit(0)  # die abruptly: no exit handling, no join
+"""
+
+
+def test_child_sees_its_parent_die(tmp_path, start_method):
+    result = run_script(tmp_path, ORPHAN_SCRIPT, start_method)
+    assert result.returncode == 0, result.stderr
+    child = int(result.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "watch").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "watch").read_text() == "MainProcess alive=True then=False"
+    # The orphan was reparented to this test process (a subreaper): let it finish exiting.
+    deadline = time.monotonic() + 10
+    while _state(child) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2 :][:1].decode()

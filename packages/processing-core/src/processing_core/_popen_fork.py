@@ -77,6 +77,8 @@ class ForkPopen:
         if pid == 0:
             code = 1
             try:
+                os.close(parent_r)
+                os.close(parent_w)  # else the child would keep its own parent "alive"
                 _process._enter_forked_child(own_fds=(child_w, child_r))
                 code = process_obj._bootstrap(parent_sentinel=child_r)
             finally:
