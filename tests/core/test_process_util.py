@@ -167,3 +167,21 @@ def test_register_context_method():
         del _context_methods["Echo"]
     with pytest.raises(AttributeError, match="Echo"):
         processing_core.get_context("spawn").Echo
+
+
+def test_spawned_children_skip_site_unless_import_hooks_need_it(monkeypatch):
+    from processing_core import _spawn
+
+    monkeypatch.delenv(_spawn.SITE_ENV, raising=False)
+    assert "-S" in _spawn.command_line(sys.executable, 5, 6)
+
+    class EditableFinder:  # what a .pth file of an editable install may add
+        def find_spec(self, *args):
+            return None
+
+    monkeypatch.setattr(sys, "meta_path", [EditableFinder(), *sys.meta_path])
+    assert _spawn.needs_site()
+    assert "-S" not in _spawn.command_line(sys.executable, 5, 6)
+    monkeypatch.undo()
+    monkeypatch.setenv(_spawn.SITE_ENV, "1")
+    assert "-S" not in _spawn.command_line(sys.executable, 5, 6)

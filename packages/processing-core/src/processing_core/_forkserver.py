@@ -100,7 +100,7 @@ def _start_server() -> _ServerHandle:
             f"import sys,marshal;f=open({data_r},'rb');d=marshal.load(f);sys.path[:]=d['sys_path'];"
             f"from processing_core._forkserver import serve;serve(f,d,{server_sock.fileno()},{alive_r})"
         )
-        site = [] if os.environ.get(_spawn.SITE_ENV) else ["-S"]
+        site = [] if os.environ.get(_spawn.SITE_ENV) or _spawn.needs_site() else ["-S"]
         argv = [_context.get_executable(), *_spawn._interpreter_flags(), *site, "-c", code]
         c_args = [ffi.new("char[]", os.fsencode(arg)) for arg in argv]
         c_argv = ffi.new("char *[]", [*c_args, ffi.NULL])

@@ -4,8 +4,9 @@ The parent starts ``python -S -c <BOOTSTRAP>`` with a pipe, and writes two messa
 it: a ``marshal``-encoded dict (the *preparation data*: ``sys.path``, ``sys.argv``, how to
 re-create ``__main__``, the start method, logging) and then the pickled process object.
 Running without ``site`` and taking the parent's ``sys.path`` instead is what keeps the
-child's start-up short; :data:`SITE_ENV` opts back in to ``site`` for the rare program
-that needs its side effects (``.pth`` files that execute code).
+child's start-up short.  Children do run ``site`` when the parent has import hooks that
+``.pth`` files may have installed (:func:`needs_site`), or when :data:`SITE_ENV` is set,
+for programs that need other side effects of ``.pth`` files.
 
 Re-creating ``__main__``: the parent's main script (or ``-m`` module) runs again in the
 child under the name ``__mp_main__`` and is also registered as ``__main__``, so that
@@ -73,7 +74,7 @@ def command_line(executable: str, data_fd: int, exit_fd: int) -> list[str]:
     """
     if getattr(sys, "frozen", False):
         return [executable, SPAWN_FLAG, str(data_fd), str(exit_fd)]
-    site = [] if os.environ.get(SITE_ENV) else ["-S"]
+    site = [] if os.environ.get(SITE_ENV) or needs_site() else ["-S"]
     return [
         executable,
         *_interpreter_flags(),
@@ -81,6 +82,31 @@ def command_line(executable: str, data_fd: int, exit_fd: int) -> list[str]:
         "-c",
         BOOTSTRAP.format(fd=data_fd, exit_fd=exit_fd),
     ]
+
+
+# Import hooks that a child may lack without ``site`` and still import what the parent can.
+_KNOWN_META_PATH = frozenset(
+    {
+        "_frozen_importlib.BuiltinImporter",
+        "_frozen_importlib.FrozenImporter",
+        "_frozen_importlib_external.PathFinder",
+        "_distutils_hack.DistutilsMetaFinder",  # setuptools' distutils shim: only for distutils
+    }
+)
+
+
+def needs_site() -> bool:
+    """Whether a child must run ``site`` to import what this process can.
+
+    Some ``.pth`` files install import hooks (setuptools' editable installs do); a child
+    started with ``-S`` would lack them.  When ``sys.meta_path`` holds a finder we do not
+    know, or ``sys.path_hooks`` more than the standard two, children run ``site``.
+    """
+    for finder in sys.meta_path:
+        kind = finder if isinstance(finder, type) else type(finder)
+        if f"{kind.__module__}.{kind.__qualname__}" not in _KNOWN_META_PATH:
+            return True
+    return len(sys.path_hooks) > 2
 
 
 def is_spawn_command_line(argv: list[str]) -> bool:
