@@ -36,6 +36,8 @@ DEFAULT_CAPACITY = 4 << 20
 _INITIAL_SCRATCH = 64 << 10
 _KEPT_SCRATCH = 16 << 20
 _NS = 1_000_000_000
+# put_many sends messages of this size or more one by one instead of joining them.
+_COPY_LIMIT = 64 << 10
 # At most this many messages per batch read.
 _MAX_BATCH = 1 << 16
 
@@ -226,12 +228,31 @@ class Ring:
 
         On a timeout, :class:`RingFull` is raised with ``args[0]`` the number put.
         """
-        ends = []
-        end = 0
-        for message in messages:
-            end += len(message)
-            ends.append(end)
-        return self.put_packed(b"".join(messages), ends, timeout, add_task=add_task)
+        deadline = -1 if timeout is None else _deadline(timeout)
+        done = 0
+        total = len(messages)
+        while done < total:
+            if len(messages[done]) >= _COPY_LIMIT:
+                # Joining large messages into one buffer would only add a copy.
+                try:
+                    self._put_deadline(messages[done], deadline, add_task)
+                except RingFull:
+                    raise RingFull(done) from None
+                done += 1
+                continue
+            ends = []
+            end = 0
+            stop = done
+            while stop < total and len(messages[stop]) < _COPY_LIMIT:
+                end += len(messages[stop])
+                ends.append(end)
+                stop += 1
+            try:
+                self._put_packed(b"".join(messages[done:stop]), ends, deadline, add_task)
+            except RingFull as full:
+                raise RingFull(done + full.args[0]) from None
+            done = stop
+        return done
 
     def put_packed(self, data: Any, ends: Sequence[int], timeout: float | None = None, *, add_task: bool = False) -> int:
         """Put the messages packed back to back in ``data``; message ``i`` ends at ``ends[i]``.
@@ -239,7 +260,9 @@ class Ring:
         Like :meth:`put_many` (messages above :attr:`inline_limit` go one by one
         through :meth:`put`); return how many went in.
         """
-        deadline = -1 if timeout is None else _deadline(timeout)
+        return self._put_packed(data, ends, -1 if timeout is None else _deadline(timeout), add_task)
+
+    def _put_packed(self, data: Any, ends: Sequence[int], deadline: int, add_task: bool) -> int:
         total = len(ends)
         if not total:
             return 0
