@@ -139,7 +139,7 @@ def raise_unpicklable_error(_x: object = None) -> None:
 
 
 def record_init(value: str) -> None:
-    global _INIT_VALUE  # noqa: PLW0603
+    global _INIT_VALUE
     _INIT_VALUE = value
 
 

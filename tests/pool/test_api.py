@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import pickle
 import sys
@@ -14,10 +13,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # spawned workers import the targets by name
-import pool_targets as t  # noqa: E402
-
-import processing_core  # noqa: E402
-from processing_pool import (  # noqa: E402
+import pool_targets as t
+import processing_core
+from processing_pool import (
     ApplyResult,
     AsyncResult,
     IMapIterator,

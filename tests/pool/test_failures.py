@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pool_targets as t  # noqa: E402
-
-import processing_core  # noqa: E402
-from processing_pool import Pool, RemoteError, RemoteTraceback, SerializationError, WorkerLostError  # noqa: E402
+import pool_targets as t
+import processing_core
+from processing_pool import Pool, RemoteError, RemoteTraceback, SerializationError, WorkerLostError
 
 
 @pytest.fixture

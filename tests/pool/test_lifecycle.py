@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-import pool_targets as t  # noqa: E402
-
-import processing_core  # noqa: E402
-from processing_pool import Pool  # noqa: E402
+import pool_targets as t
+import processing_core
+from processing_pool import Pool
 
 
 def test_close_then_join_finishes_the_work(ctx) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
-
 import processing_core
+import pytest
 from processing_pool import ThreadPool
 
 

@@ -8,8 +8,8 @@ offers the same API on threads.  Results are :class:`ApplyResult` (also called
 from __future__ import annotations
 
 from processing_pool._errors import RemoteError, RemoteTraceback, SerializationError, WorkerLostError
-from processing_pool._results import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator, MapResult
 from processing_pool._pool import Pool
+from processing_pool._results import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator, MapResult
 from processing_pool._threadpool import ThreadPool
 from processing_pool._version import __version__
 

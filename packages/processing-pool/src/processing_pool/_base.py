@@ -83,7 +83,11 @@ class BasePool:
         progress: ProgressOption = None,
     ) -> list[Any]:
         """Return ``[func(x) for x in iterable]``, computed by the workers in chunks."""
-        return self._interruptible_get(self._map_async(func, iterable, MAP, chunksize, None, None, progress))
+        return self._interruptible_get(
+            self._map_async(
+                func, iterable, mode=MAP, chunksize=chunksize, callback=None, error_callback=None, progress=progress
+            )
+        )
 
     def map_async(
         self,
@@ -96,7 +100,15 @@ class BasePool:
         progress: ProgressOption = None,
     ) -> MapResult[Any]:
         """Like :meth:`map`, returning a :class:`MapResult` at once."""
-        return self._map_async(func, iterable, MAP, chunksize, callback, error_callback, progress)
+        return self._map_async(
+            func,
+            iterable,
+            mode=MAP,
+            chunksize=chunksize,
+            callback=callback,
+            error_callback=error_callback,
+            progress=progress,
+        )
 
     def starmap(
         self,
@@ -107,7 +119,11 @@ class BasePool:
         progress: ProgressOption = None,
     ) -> list[Any]:
         """Return ``[func(*args) for args in iterable]``, computed by the workers in chunks."""
-        return self._interruptible_get(self._map_async(func, iterable, STAR, chunksize, None, None, progress))
+        return self._interruptible_get(
+            self._map_async(
+                func, iterable, mode=STAR, chunksize=chunksize, callback=None, error_callback=None, progress=progress
+            )
+        )
 
     def starmap_async(
         self,
@@ -120,7 +136,15 @@ class BasePool:
         progress: ProgressOption = None,
     ) -> MapResult[Any]:
         """Like :meth:`starmap`, returning a :class:`MapResult` at once."""
-        return self._map_async(func, iterable, STAR, chunksize, callback, error_callback, progress)
+        return self._map_async(
+            func,
+            iterable,
+            mode=STAR,
+            chunksize=chunksize,
+            callback=callback,
+            error_callback=error_callback,
+            progress=progress,
+        )
 
     def imap(
         self,
@@ -217,6 +241,7 @@ class BasePool:
         self,
         func: Callable[..., Any],
         iterable: Iterable[Any],
+        *,
         mode: int,
         chunksize: int | None,
         callback: Callable[[list[Any]], object] | None,
@@ -271,7 +296,7 @@ class BasePool:
             func,
             MAP,
             iterable,
-            ChunkSizer(chunksize, length, workers),
+            sizer=ChunkSizer(chunksize, length, workers),
             window=max(2, CHUNKS_PER_WORKER_WINDOW * workers),
             submit=self._backend.submit,
             closing=lambda: state.value != RUN,
@@ -281,7 +306,6 @@ class BasePool:
         open_jobs.add(result, feeder)
         feeder.fill()
         return result
-
 
 
 class PoolState:

@@ -109,6 +109,7 @@ class LazyFeeder:
         func: Callable[..., Any],
         mode: int,
         iterable: Iterable[Any],
+        *,
         sizer: ChunkSizer,
         window: int,
         submit: Callable[[list[Task]], None],

@@ -70,7 +70,7 @@ class RemoteError(ProcessError):
         return (type(self), (self.exc_type, self.message))
 
 
-class RemoteTraceback(Exception):  # noqa: N818 - it is a carrier, not an error condition
+class RemoteTraceback(Exception):
     """Carries a traceback formatted in a worker; set as the ``__cause__`` of what it raised."""
 
     def __init__(self, text: str) -> None:

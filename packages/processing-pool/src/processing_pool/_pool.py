@@ -22,7 +22,7 @@ def _positive_int(name: str, value: Any) -> int:
 
 
 def _resolve_context(context: Any) -> Any:
-    from processing_core._context import get_context  # noqa: PLC0415 - keeps import light
+    from processing_core._context import get_context
 
     if context is None or isinstance(context, str):
         return get_context(context)
@@ -93,13 +93,13 @@ class Pool(BasePool):
         open_jobs = OpenJobs()
         backend = ProcessBackend(
             size,
-            ctx,
-            chosen,
-            init_payload,
-            maxtasksperchild,
-            float(task_timeout) if task_timeout is not None else None,
-            max_memory_per_child,
-            open_jobs,
+            context=ctx,
+            serializer=chosen,
+            init_payload=init_payload,
+            maxtasksperchild=maxtasksperchild,
+            task_timeout=float(task_timeout) if task_timeout is not None else None,
+            max_memory_per_child=max_memory_per_child,
+            open_jobs=open_jobs,
         )
         self._init_base(backend, open_jobs)
         # Collected or at exit (before non-daemonic children are joined): stop everything.

@@ -11,9 +11,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Union
+from typing import Any
 
-ProgressOption = Union[bool, Callable[[int, Union[int, None]], object], None]
+ProgressOption = bool | Callable[[int, int | None], object] | None
 
 _PLAIN_INTERVAL = 0.2
 
@@ -64,7 +64,7 @@ class CallbackProgress(Progress):
         try:
             self._callback(self.done, self.total)
         except Exception:
-            import traceback  # noqa: PLC0415
+            import traceback
 
             print("Exception in a pool progress callback (ignored):", file=sys.stderr)
             traceback.print_exc()
@@ -123,7 +123,7 @@ def make_progress(option: ProgressOption, total: int | None, desc: str) -> Progr
         return None
     if option is True:
         try:
-            from tqdm.auto import tqdm  # noqa: PLC0415 - optional
+            from tqdm.auto import tqdm  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError:
             return PlainProgress(total, desc)
         return TqdmProgress(total, desc, tqdm)

@@ -96,11 +96,11 @@ class ApplyResult(Generic[T]):
         if not self._ready:
             raise TimeoutError(f"the result did not arrive within {timeout} seconds")
         if self._success:
-            return self._value  # type: ignore[no-any-return]
+            return self._value
         raise self._value
 
     def __await__(self) -> Generator[Any, None, T]:
-        import asyncio  # noqa: PLC0415 - only awaiting users pay for it
+        import asyncio
 
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -170,6 +170,7 @@ class MapResult(ApplyResult[list[T]]):
         chunksize: int,
         callback: Callable[[list[T]], object] | None = None,
         error_callback: Callable[[BaseException], object] | None = None,
+        *,
         on_done: Callable[[ApplyResult[Any]], object] | None = None,
         progress: Progress | None = None,
     ) -> None:
@@ -240,7 +241,7 @@ class IMapIterator(Iterator[T]):
             with self._cond:
                 chunk = self._take_chunk(timeout)
             if chunk is None:  # a value was waiting in the buffer
-                return self._buffer.popleft()  # type: ignore[no-any-return]
+                return self._buffer.popleft()
             if self._feeder is not None:
                 self._feeder.chunk_consumed()
             ok, value = chunk
@@ -248,7 +249,7 @@ class IMapIterator(Iterator[T]):
                 raise value
             self._buffer.extend(value)
             if self._buffer:
-                return self._buffer.popleft()  # type: ignore[no-any-return]
+                return self._buffer.popleft()
 
     __next__ = next
 
@@ -265,7 +266,7 @@ class IMapIterator(Iterator[T]):
             if self._chunks_total is not None and self._chunks_taken >= self._chunks_total:
                 raise StopIteration
             if timeout is not None:
-                import time  # noqa: PLC0415
+                import time
 
                 now = time.monotonic()
                 if deadline is None:

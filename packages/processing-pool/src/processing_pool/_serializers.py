@@ -41,11 +41,10 @@ def get_serializer(name: str) -> Serializer:
         return Serializer("pickle", _pickle_dumps, pickle.loads)
     if name == "cloudpickle":
         try:
-            import cloudpickle  # noqa: PLC0415 - an optional dependency, loaded on demand
+            import cloudpickle  # type: ignore[import-untyped,import-not-found,unused-ignore]
         except ImportError as exc:
             raise ImportError(
-                'serializer="cloudpickle" needs the cloudpickle package: '
-                "pip install 'processing-pool[cloudpickle]'"
+                "serializer=\"cloudpickle\" needs the cloudpickle package: pip install 'processing-pool[cloudpickle]'"
             ) from exc
         return Serializer("cloudpickle", _cloudpickle_dumps(cloudpickle), pickle.loads)
     raise ValueError(f"serializer must be one of {', '.join(map(repr, SERIALIZERS))}, not {name!r}")

@@ -11,6 +11,7 @@ in that order, so when a worker dies exactly its unfinished tasks fail with
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pickle
 import selectors
@@ -25,8 +26,8 @@ from processing_pool._chunking import Task
 from processing_pool._errors import SerializationError, WorkerLostError
 from processing_pool._serializers import Serializer
 from processing_pool._wire import drain_nonblocking, encode
-from processing_pool._workers import WorkerSlot, start_worker
 from processing_pool._worker import INIT_FAILED, READY, RESULTS
+from processing_pool._workers import WorkerSlot, start_worker
 
 WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
 MAX_BATCH_TASKS = 256
@@ -45,6 +46,7 @@ class ProcessBackend:
     def __init__(
         self,
         size: int,
+        *,
         context: Any,
         serializer: Serializer,
         init_payload: bytes | None,
@@ -139,10 +141,9 @@ class ProcessBackend:
             self._thread.join()
 
     def _wake(self) -> None:
-        try:
+        # Full: the supervisor has wake-ups waiting already; closed: it is gone.
+        with contextlib.suppress(OSError):
             os.write(self._wake_w, b"\0")
-        except (BlockingIOError, OSError):
-            pass  # full: the supervisor has wake-ups waiting already; closed: it is gone
 
     # ------------------------------------------------------- supervisor thread
 
@@ -223,7 +224,7 @@ class ProcessBackend:
             count = max(1, min(self._batch_cap(), -(-len(pending) // (2 * self._size))))
         if self._maxtasks is not None:
             count = min(count, self._maxtasks - slot.dispatched)
-        payloads = []
+        payloads: list[bytes] = []
         size = 0
         inflight = slot.inflight
         while pending and len(payloads) < count and (size < MAX_BATCH_BYTES or not payloads):
@@ -282,7 +283,8 @@ class ProcessBackend:
         if kind == RESULTS:
             entries, resident = payload
             inflight = slot.inflight
-            for ok, data, seconds in entries:
+            for sent_ok, data, seconds in entries:
+                ok = sent_ok
                 job, index, batch_end = inflight.popleft()
                 if batch_end:
                     slot.batches -= 1

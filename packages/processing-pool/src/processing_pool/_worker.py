@@ -9,6 +9,7 @@ parent's to handle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -68,7 +69,7 @@ def run_payload(payload: bytes, serializer: Serializer) -> tuple[bool, bytes, fl
         return False, _exception_payload(error, serializer), seconds
 
 
-def worker_main(
+def worker_main(  # noqa: PLR0917 - Process calls its target with positional args
     task_pipe: InheritedFd,
     result_pipe: InheritedFd,
     serializer_name: str,
@@ -80,10 +81,8 @@ def worker_main(
     """Serve tasks until told to stop or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for fd in close_fds:  # the parent's ends of other workers' pipes, inherited by fork
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
     task_fd, result_fd = task_pipe.fd, result_pipe.fd
     os.set_blocking(task_fd, True)
     os.set_blocking(result_fd, True)

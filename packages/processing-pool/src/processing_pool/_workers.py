@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 from typing import Any
 
@@ -41,10 +42,8 @@ class WorkerSlot:
         """Close the parent's ends of this worker's pipes."""
         for fd in (self.task_fd, self.result_fd):
             _parent_side_fds.discard(fd)
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
         self.task_fd = self.result_fd = -1
 
 
@@ -64,7 +63,15 @@ def start_worker(
     try:
         process = context.Process(
             target=worker_main,
-            args=(InheritedFd(task_r), InheritedFd(result_w), serializer_name, init_payload, [], flush_each, report_memory),
+            args=(
+                InheritedFd(task_r),
+                InheritedFd(result_w),
+                serializer_name,
+                init_payload,
+                [],
+                flush_each,
+                report_memory,
+            ),
             name=f"PoolWorker-{number}",
         )
         process.start()
