@@ -173,13 +173,17 @@ def test_spawned_children_skip_site_unless_import_hooks_need_it(monkeypatch):
     from processing_core import _spawn
 
     monkeypatch.delenv(_spawn.SITE_ENV, raising=False)
+    # Only the interpreter's own finders (pytest adds its assertion-rewriting one).
+    standard = [f for f in sys.meta_path if (f if isinstance(f, type) else type(f)).__module__.startswith("_frozen")]
+    monkeypatch.setattr(sys, "meta_path", standard)
+    assert not _spawn.needs_site()
     assert "-S" in _spawn.command_line(sys.executable, 5, 6)
 
     class EditableFinder:  # what a .pth file of an editable install may add
         def find_spec(self, *args):
             return None
 
-    monkeypatch.setattr(sys, "meta_path", [EditableFinder(), *sys.meta_path])
+    monkeypatch.setattr(sys, "meta_path", [EditableFinder(), *standard])
     assert _spawn.needs_site()
     assert "-S" not in _spawn.command_line(sys.executable, 5, 6)
     monkeypatch.undo()
