@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         for workload in select(Scale(args.mode), args.pin, args.only):
             print(f"{workload.id:<34} {workload.title}")
         return 0
-    scratch = Path(tempfile.mkdtemp(prefix="bench-smoke-")) if args.mode == "smoke" else None
+    # A smoke run must not overwrite the committed results or docs: by default it writes to a temporary directory.
+    needs_scratch = args.mode == "smoke" and (args.output is None or (args.docs_dir is None and not args.no_docs))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-smoke-")) if needs_scratch else None
     output = args.output or (
         scratch / "smoke.json" if scratch else ROOT / "benchmarks" / "results" / f"{args.mode}.json"
     )

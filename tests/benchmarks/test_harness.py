@@ -205,3 +205,16 @@ def _minimal_document():
         "python": {"version": "3.11"}, "versions": {}, "anchors": {}, "git": {"commit": None},
         "conditions": "", "options": {}, "workloads": [_workload_doc(1.0, 2.0)], "targets": [],
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(("failing", "expected"), [("processing", 0), ("multiprocessing", 1)])
+def test_strict_fails_on_broken_anchor_rows_not_on_processing_rows(monkeypatch, tmp_path, failing, expected):
+    document = _minimal_document()
+    document["machine"]["load_average_at_start"] = [0.0, 0.0, 0.0]
+    for row in document["workloads"][0]["rows"]:
+        if row["impl"] == failing:
+            row.update(status=ERROR, reason="RuntimeError: broken", samples=[], speedup=None)
+    monkeypatch.setattr(run, "measure", lambda args: document)
+    output = tmp_path / "out.json"
+    assert run.main(["--smoke", "--strict", "--no-docs", "--output", str(output)]) == expected
+    assert json.loads(output.read_text())["workloads"][0]["rows"]
