@@ -7,6 +7,8 @@ offers the same API on threads.  Results are :class:`ApplyResult` (also called
 
 from __future__ import annotations
 
+from processing_core._context import register_context_method
+
 from processing_pool._errors import RemoteError, RemoteTraceback, SerializationError, WorkerLostError
 from processing_pool._pool import Pool
 from processing_pool._results import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator, MapResult
@@ -27,3 +29,11 @@ __all__ = [
     "WorkerLostError",
     "__version__",
 ]
+
+
+def _context_pool(ctx: object, *args: object, **kwargs: object) -> Pool:
+    """``ctx.Pool(...)``: a pool whose workers use the context's start method."""
+    return Pool(*args, context=ctx, **kwargs)  # type: ignore[arg-type,misc]
+
+
+register_context_method("Pool", _context_pool)

@@ -27,6 +27,7 @@ from processing_core import (
     set_start_method,
 )
 from processing_core._util import enable_logging as enableLogging  # noqa: F401 - the 0.52 name
+from processing_pool import Pool, ThreadPool, WorkerLostError
 from processing_sync import (
     Array,
     Barrier,
@@ -60,12 +61,15 @@ __all__ = [
     "Event",
     "JoinableQueue",
     "Lock",
+    "Pool",
     "Process",
     "Queue",
     "RLock",
     "Semaphore",
     "SimpleQueue",
+    "ThreadPool",
     "Value",
+    "WorkerLostError",
     "__version__",
     "active_children",
     "cpu_count",
