@@ -271,3 +271,38 @@ def test_finished_children_are_reaped_without_join(ctx):
     assert not set(children) & set(processing_core.active_children())
     assert {c.exitcode for c in children} == {0}
     assert _zombie_children() - before == set()
+
+
+def test_close_releases_the_sentinel(ctx):
+    p = ctx.Process(target=targets.noop)
+    p.start()
+    p.join()
+    sentinel = p.sentinel
+    p.close()
+    with pytest.raises(OSError):
+        os.fstat(sentinel)
+    with pytest.raises(ValueError, match="closed"):
+        p.exitcode
+    assert "closed" in repr(p)
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+def test_set_executable_picks_the_childrens_interpreter(start_method, tmp_path):
+    from processing_core import _context, _forkserver
+
+    trace = tmp_path / "trace"
+    wrapper = tmp_path / "python-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho started >> "{trace}"\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    processing_core.set_executable(str(wrapper))
+    try:
+        _forkserver.stop_server()  # the next one starts through the wrapper
+        out = tmp_path / "args"
+        p = processing_core.get_context(start_method).Process(target=targets.echo_args, args=(str(out), 1))
+        p.start()
+        p.join()
+        assert p.exitcode == 0 and ast.literal_eval(out.read_text()) == ((1,), {})
+        assert trace.read_text() == "started\n"
+    finally:
+        _context._executable = None
+        _forkserver.stop_server()

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, BinaryIO
 
-__all__ = ["connect", "serve", "set_preload"]
+__all__ = ["connect", "serve", "set_preload", "stop_server"]
 
 MAX_FDS_PER_REQUEST = 64
 INT_BYTES = 8
@@ -73,6 +73,25 @@ def send_request(fds: list[int]) -> None:
     with _lock:
         assert _server is not None
         socket.send_fds(_server.control, [b"F"], fds)
+
+
+def stop_server() -> None:
+    """Stop this process's fork server, if any (a later ``forkserver`` child starts a new one).
+
+    Children it forked keep running; only their exit codes can no longer be reported.
+    """
+    global _server
+    with _lock:
+        handle, _server = _server, None
+    if handle is None:
+        return
+    for fd in (handle.control.fileno(), handle.alive_w):
+        _process._parent_side_fds.discard(fd)
+    handle.control.close()
+    os.close(handle.alive_w)  # the server sees EOF and exits
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(handle.pid, 0)
+    _helpers.unregister_helper(handle.pid)
 
 
 def _server_alive(handle: _ServerHandle) -> bool:
