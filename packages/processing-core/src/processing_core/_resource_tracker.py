@@ -1,0 +1,201 @@
+"""The resource tracker: unlinks named shared memory that its users left behind.
+
+Unnamed objects (semaphores and the shared heap live in memfd arenas) need no
+tracking: the kernel frees them with their last user.  Named POSIX shared memory
+outlives its creator unless somebody unlinks it, so every process family that
+creates a tracked :class:`~processing_core.SharedMemory` gets one tracker process.
+
+How it knows the users are gone: each process of the family holds a connection
+(a ``SOCK_SEQPACKET`` Unix socket) to the tracker: the first one is handed over
+when the tracker is started, fork children inherit it, and other processes (spawn,
+forkserver, or unrelated ones started from the family) connect to the abstract
+address found in the ``PROCESSING_RESOURCE_TRACKER`` environment variable.  The
+kernel closes a connection when the last process holding it dies, however it dies
+(``SIGKILL`` included).  When every connection is closed, the tracker unlinks each
+name still registered, and exits.
+
+The tracker runs in a session of its own, so signals sent to the family's process
+group (Ctrl-C, ``kill -9 -PGID``) do not stop it before it has cleaned up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import selectors
+import socket
+import sys
+import threading
+
+from processing_core._helpers import register_helper
+
+__all__ = ["ENV_VAR", "ensure_running", "join_family_tracker", "register", "unregister"]
+
+ENV_VAR = "PROCESSING_RESOURCE_TRACKER"
+_MAX_MESSAGE = 4096
+_FIRST_CONN_FD = 3
+_LISTENER_FD = 4
+
+
+class _Client:
+    """This process's connection to its family's tracker (started on first use)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sock: socket.socket | None = None
+        self.pid: int | None = None
+
+    def after_fork_in_child(self) -> None:
+        # The inherited connection stays: it keeps the tracker waiting for us too.
+        self.lock = threading.Lock()
+
+    def connect(self, *, start: bool) -> bool:
+        """Connect to the family's tracker (starting one if ``start``); return whether connected."""
+        with self.lock:
+            if self.sock is not None:
+                return True
+            address = os.environ.get(ENV_VAR)
+            if address:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                try:
+                    sock.connect(b"\0" + bytes.fromhex(address))
+                except (OSError, ValueError):
+                    sock.close()  # that tracker is gone (its family ended): start our own
+                else:
+                    self.sock = sock
+                    return True
+            if not start:
+                return False
+            self.sock, self.pid = _start_tracker()
+            return True
+
+    def send(self, verb: bytes, name: str, *, start: bool = True) -> None:
+        if not self.connect(start=start):
+            return
+        assert self.sock is not None
+        message = verb + name.encode("utf-8", "surrogateescape")
+        if len(message) > _MAX_MESSAGE:
+            raise ValueError(f"shared memory name too long to track: {name!r}")
+        self.sock.send(message)
+
+
+def _start_tracker() -> tuple[socket.socket, int]:
+    address = f"processing-rt-{os.getpid()}-{secrets.token_hex(8)}".encode()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        listener.bind(b"\0" + address)
+        listener.listen(64)
+        pid = os.posix_spawn(
+            sys.executable,
+            [sys.executable, "-m", "processing_core._resource_tracker"],
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, theirs.fileno(), _FIRST_CONN_FD),
+                (os.POSIX_SPAWN_DUP2, listener.fileno(), _LISTENER_FD),
+            ],
+            setsid=True,
+        )
+    except BaseException:
+        ours.close()
+        raise
+    finally:
+        theirs.close()
+        listener.close()
+    register_helper(pid)
+    os.environ[ENV_VAR] = address.hex()
+    return ours, pid
+
+
+_client = _Client()
+os.register_at_fork(after_in_child=_client.after_fork_in_child)
+
+
+def ensure_running() -> None:
+    """Make sure this process is connected to its family's tracker, starting one if needed."""
+    _client.connect(start=True)
+
+
+def join_family_tracker() -> None:
+    """Connect to the family's tracker if there is one, so that it waits for this process too."""
+    _client.connect(start=False)
+
+
+def register(name: str) -> None:
+    """Have the tracker unlink the shared memory ``name`` if the family ends first."""
+    _client.send(b"R", name)
+
+
+def unregister(name: str) -> None:
+    """The shared memory ``name`` was unlinked: stop tracking it (starts no tracker)."""
+    _client.send(b"U", name, start=False)
+
+
+def tracker_pid() -> int | None:
+    """Pid of the tracker this process started, if it started one."""
+    return _client.pid
+
+
+# -- the tracker process ---------------------------------------------------------------
+
+
+def _serve(first: socket.socket, listener: socket.socket) -> set[str]:
+    """Track registrations until every connection is closed; return what is left."""
+    names: set[str] = set()
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    selector.register(first, selectors.EVENT_READ)
+    connections = 1
+    while connections:
+        for key, _ in selector.select():
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            if sock is listener:
+                with contextlib.suppress(OSError):
+                    conn, _ = listener.accept()
+                    selector.register(conn, selectors.EVENT_READ)
+                    connections += 1
+                continue
+            try:
+                message = sock.recv(_MAX_MESSAGE)
+            except OSError:
+                message = b""
+            if not message:
+                selector.unregister(sock)
+                sock.close()
+                connections -= 1
+                continue
+            name = message[1:].decode("utf-8", "surrogateescape")
+            if message[:1] == b"R":
+                names.add(name)
+            elif message[:1] == b"U":
+                names.discard(name)
+    return names
+
+
+def _main() -> None:
+    import signal
+
+    # Ctrl-C and terminal hang-ups are for the family, not for its janitor.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    first = socket.socket(fileno=_FIRST_CONN_FD)
+    listener = socket.socket(fileno=_LISTENER_FD)
+    leftovers = _serve(first, listener)
+    listener.close()
+    if not leftovers:
+        return
+    from processing_core._native import lib
+
+    for name in sorted(leftovers):
+        rc = lib.prc_shm_unlink(name.encode("utf-8", "surrogateescape"))
+        if rc == 0:
+            print(
+                f"processing resource tracker: unlinked shared memory {name!r} left behind by its users",
+                file=sys.stderr,
+            )
+
+
+if __name__ == "__main__":
+    _main()
