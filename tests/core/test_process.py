@@ -306,3 +306,12 @@ def test_set_executable_picks_the_childrens_interpreter(start_method, tmp_path):
     finally:
         _context._executable = None
         _forkserver.stop_server()
+
+
+def test_a_path_object_on_sys_path_does_not_break_spawning(ctx, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.setattr(sys, "path", [tmp_path, *sys.path])  # a pathlib.Path, not a str
+    p = ctx.Process(target=targets.noop)
+    p.start()
+    p.join()
+    assert p.exitcode == 0

@@ -27,11 +27,7 @@ import sys
 # typing is not imported at run time: a spawned child's start-up is measured.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
-
-
-if TYPE_CHECKING:
-    from typing import BinaryIO
+    from typing import Any, BinaryIO
 
 __all__ = ["BOOTSTRAP", "SITE_ENV", "command_line", "preparation_data", "spawn_child"]
 
@@ -141,8 +137,9 @@ def preparation_data(name: str) -> dict[str, Any]:
     customizations = [mod for mod in ("sitecustomize", "usercustomize") if mod in sys.modules]
     return {
         "name": name,
-        "sys_path": list(sys.path),
-        "sys_argv": list(sys.argv),
+        # marshal takes only plain values: a pathlib.Path on sys.path becomes its string.
+        "sys_path": [os.fspath(entry) for entry in sys.path if isinstance(entry, (str, bytes, os.PathLike))],
+        "sys_argv": [os.fspath(arg) if isinstance(arg, os.PathLike) else str(arg) for arg in sys.argv],
         "cwd": os.getcwd(),
         "main_module": main_module,
         "main_path": main_path,
