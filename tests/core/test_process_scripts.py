@@ -155,17 +155,20 @@ def test_starting_a_process_while_bootstrapping_is_a_clear_error(tmp_path, start
 
 
 SIGINT_SCRIPT = """
-import sys, time
+import os, sys, time
 import processing_core
 
-def sleeper():
+def sleeper(path):
+    open(path, "w").close()  # running Python code: Ctrl-C now raises KeyboardInterrupt here
     time.sleep(60)
 
 if __name__ == "__main__":
     ctx = processing_core.get_context(sys.argv[1])
-    children = [ctx.Process(target=sleeper) for _ in range(2)]
+    children = [ctx.Process(target=sleeper, args=(f"ready-{i}",)) for i in range(2)]
     for child in children:
         child.start()
+    while not all(os.path.exists(f"ready-{i}") for i in range(2)):
+        time.sleep(0.01)
     print("ready", flush=True)
     try:
         for child in children:
@@ -192,7 +195,6 @@ def test_ctrl_c_in_the_parent_while_children_run(tmp_path, start_method):
     )
     try:
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
         out, err = proc.communicate(timeout=TIMEOUT)
     finally:
