@@ -87,7 +87,7 @@ def test_segfault_exit_code(ctx):
 
 
 def test_sentinel_becomes_readable_at_exit(ctx):
-    p = ctx.Process(target=targets.sleep, args=(0.2,))
+    p = ctx.Process(target=targets.sleep, args=(0.5,))
     with pytest.raises(ValueError, match="not started"):
         p.sentinel
     p.start()
