@@ -28,8 +28,10 @@ def consume(queue: Any, results: Any, batch: bool = False) -> None:
     in_order = True
     while True:
         items = queue.get_many(max_messages=64) if batch else [queue.get()]
-        for item in items:
+        for index, item in enumerate(items):
             if item == STOP:
+                # A batch may have taken another consumer's STOP too: hand it back.
+                queue.put_many(items[index + 1 :])
                 results.put((count, checksum, in_order))
                 return
             producer, i = item
