@@ -25,6 +25,9 @@ from processing_core._errors import AuthenticationError, BufferTooShort, Process
 from processing_core._platform import monotonic, native_build_info, page_size
 from processing_core._process import BaseProcess, active_children, current_process, parent_process
 from processing_core._semaphore import OwnerDiedError
+from processing_core._shareable_list import ShareableList
+from processing_core._shared_memory import SharedMemory
+from processing_core._sharedctypes import RawArray, RawValue
 from processing_core._util import get_logger, log_to_stderr
 from processing_core._version import __version__
 
@@ -36,6 +39,10 @@ __all__ = [
     "OwnerDiedError",
     "Process",
     "ProcessError",
+    "RawArray",
+    "RawValue",
+    "ShareableList",
+    "SharedMemory",
     "TimeoutError",
     "__version__",
     "active_children",

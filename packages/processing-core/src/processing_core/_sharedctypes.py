@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
+from processing_core._context import register_context_method
 from processing_core._heap import Block, heap
 from processing_core._reduction import ForkingPickler, assert_spawning
 
@@ -106,6 +107,19 @@ def _reduce_ctype(obj: Any) -> tuple[Any, ...]:
     if isinstance(obj, ctypes.Array):
         return (_rebuild_ctype, (obj._type_, obj._wrapper, obj._length_))  # type: ignore[attr-defined]
     return (_rebuild_ctype, (type(obj), obj._wrapper, None))
+
+
+def _context_factory(function: Any) -> Any:
+    def bound(ctx: Any, *args: Any) -> Any:
+        return function(*args)
+
+    bound.__name__ = function.__name__
+    bound.__doc__ = function.__doc__
+    return bound
+
+
+register_context_method("RawValue", _context_factory(RawValue))
+register_context_method("RawArray", _context_factory(RawArray))
 
 
 def _rebuild_ctype(type_: type[Any], block: Block, length: int | None) -> Any:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from processing_core import (
     BaseContext,
     Process,
+    RawArray,
+    RawValue,
     active_children,
     cpu_count,
     current_process,
@@ -65,6 +67,8 @@ __all__ = [
     "Process",
     "Queue",
     "RLock",
+    "RawArray",
+    "RawValue",
     "Semaphore",
     "SimpleQueue",
     "ThreadPool",
