@@ -169,8 +169,8 @@ if __name__ == "__main__":
         child.start()
     while not all(os.path.exists(f"ready-{i}") for i in range(2)):
         time.sleep(0.01)
-    print("ready", flush=True)
     try:
+        print("ready", flush=True)
         for child in children:
             child.join()
     except KeyboardInterrupt:
