@@ -1,0 +1,445 @@
+"""Connections: framed messages over a socket or a pipe, and ``Pipe()``.
+
+The framing and the blocking loops are in C (``native/conn.c``): one call per
+message, the header and the payload written together, the payload read straight into
+its final buffer, and the GIL released while blocked.  A call interrupted by a signal
+returns ``-EINTR`` with its progress saved; the loops here then retry, which gives
+the Python signal handlers their chance to run first (so Ctrl-C interrupts a blocked
+``recv()``) and loses no byte when a handler does not raise.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import math
+import os
+import pickle
+import platform
+import socket
+from typing import Any
+
+from processing_core._errors import BufferTooShort
+from processing_core._native import ffi, lib
+from processing_core._reduction import ForkingPickler
+
+__all__ = ["Connection", "Pipe"]
+
+# Messages up to this size are received into a per-connection scratch buffer and
+# copied out; longer ones are read straight into a buffer of their exact size.
+_SCRATCH_SIZE = 64 * 1024
+_NO_LIMIT = (1 << 64) - 1
+_EINTR = -errno.EINTR
+_NEED_BUFFER = lib.PRC_FRAME_NEED_BUFFER
+_EOF = lib.PRC_FRAME_EOF
+_TRUNCATED = lib.PRC_FRAME_TRUNCATED
+_TOO_LONG = lib.PRC_FRAME_TOO_LONG
+# Socket buffers of this size let a large message cross with fewer wake-ups.
+_SOCKET_BUFFER = 1 << 20
+
+_frame_send = lib.prc_frame_send
+_frame_recv = lib.prc_frame_recv
+_unpack = ffi.unpack
+_from_buffer = ffi.from_buffer
+_new_raw = ffi.new_allocator(should_clear_after_alloc=False)
+_loads = pickle.loads
+_HIGHEST = pickle.HIGHEST_PROTOCOL
+
+# CPython lets a fresh ``bytes(n)`` (which nothing else references yet) be filled in
+# place, so a large message lands in the object that recv_bytes() returns, with no
+# copy.  Elsewhere a bytearray is filled and copied once.
+_FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
+
+
+def _dumps(obj: Any) -> memoryview:
+    buffer = io.BytesIO()
+    ForkingPickler(buffer, _HIGHEST).dump(obj)
+    return buffer.getbuffer()
+
+
+class Connection:
+    """One end of a connection: a socket or a pipe carrying whole messages.
+
+    Args:
+        handle: the file descriptor; the connection owns it and closes it.
+        readable: whether this end may receive.
+        writable: whether this end may send.
+        max_message_size: refuse (with ``OSError``, closing the connection) a message
+            announced longer than this many bytes, before allocating anything for it.
+            ``None`` accepts any size the memory allows.
+    """
+
+    def __init__(
+        self, handle: int, readable: bool = True, writable: bool = True, *, max_message_size: int | None = None
+    ) -> None:
+        handle = handle.__index__()
+        if handle < 0:
+            raise ValueError(f"invalid file descriptor: {handle}")
+        if not readable and not writable:
+            raise ValueError("at least one of readable and writable must be True")
+        kind = lib.prc_fd_is_socket(handle)
+        if kind < 0:
+            raise OSError(-kind, f"not a usable file descriptor: {handle}: {os.strerror(-kind)}")
+        self._handle: int | None = handle
+        self._readable = bool(readable)
+        self._writable = bool(writable)
+        self._is_socket = kind
+        self._frame = ffi.new("prc_frame_in *")
+        self._progress = ffi.new("uint64_t *")
+        self._scratch = _new_raw("char[]", _SCRATCH_SIZE) if readable else ffi.NULL
+        self._pending: Any = None  # buffer of a large message whose reading was interrupted
+        self._limit = _NO_LIMIT
+        self.max_message_size = max_message_size
+
+    # ------------------------------------------------------------ properties
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closed."""
+        return self._handle is None
+
+    @property
+    def readable(self) -> bool:
+        """True if this end can receive."""
+        return self._readable
+
+    @property
+    def writable(self) -> bool:
+        """True if this end can send."""
+        return self._writable
+
+    @property
+    def max_message_size(self) -> int | None:
+        """The longest message accepted, in bytes, or ``None`` for no limit."""
+        return None if self._limit == _NO_LIMIT else self._limit
+
+    @max_message_size.setter
+    def max_message_size(self, value: int | None) -> None:
+        if value is None:
+            self._limit = _NO_LIMIT
+            return
+        value = value.__index__()
+        if value < 0:
+            raise ValueError(f"max_message_size must be >= 0, not {value}")
+        self._limit = value
+
+    def fileno(self) -> int:
+        """Return the file descriptor of the connection."""
+        if self._handle is None:
+            raise OSError(errno.EBADF, "connection is closed")
+        return self._handle
+
+    def close(self) -> None:
+        """Close the connection (closing it again does nothing)."""
+        handle = self._handle
+        if handle is not None:
+            self._handle = None
+            os.close(handle)
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        # The 0.52 repr.
+        return f"Connection(handle={self._handle})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from processing_core._fdpass import reduce_connection
+
+        return reduce_connection(self)
+
+    # ---------------------------------------------------------------- checks
+
+    def _check(self, reading: bool) -> int:
+        handle = self._handle
+        if handle is None:
+            raise OSError(errno.EBADF, "connection is closed")
+        if reading and not self._readable:
+            raise OSError(errno.EBADF, "connection is write-only")
+        if not reading and not self._writable:
+            raise OSError(errno.EBADF, "connection is read-only")
+        return handle
+
+    def _fail(self, code: int, limit: int) -> None:
+        """Raise the error that a negative result of the native layer stands for."""
+        if code == _EOF:
+            raise EOFError("the peer closed the connection")
+        if code == _TRUNCATED:
+            length = self._frame.length if self._frame.header_got == self._frame.header_len else None
+            self._abandon()
+            what = "its header" if length is None else f"a message of {length} bytes"
+            raise OSError(errno.EPIPE, f"got end of file during message: the peer closed in the middle of {what}")
+        if code == _TOO_LONG:
+            length = self._frame.length
+            self._abandon()
+            raise OSError(
+                errno.EMSGSIZE,
+                f"bad message length: {length} bytes announced, at most {limit} allowed; connection closed",
+            )
+        raise OSError(-code, os.strerror(-code))
+
+    def _abandon(self) -> None:
+        """The stream is out of step (a refused or truncated message): close it."""
+        self._pending = None
+        self.close()
+
+    # ------------------------------------------------------------------ send
+
+    def send_bytes(self, buf: Any, offset: int = 0, size: int | None = None) -> None:
+        """Send the bytes of a bytes-like object as one message.
+
+        Args:
+            buf: any object supporting the buffer protocol.
+            offset: where the message starts in ``buf``, in bytes.
+            size: how many bytes to send (all of the rest by default).
+        """
+        handle = self._handle
+        if handle is None or not self._writable:
+            self._check(False)
+        if type(buf) is bytes and not offset and size is None:
+            rc = _frame_send(handle, self._is_socket, buf, len(buf), self._progress)
+            if rc:
+                self._send_retry(rc, buf, len(buf))
+            return
+        view = memoryview(buf)
+        if view.itemsize > 1 or view.format != "B":
+            view = view.cast("B")
+        length = view.nbytes
+        if offset < 0:
+            raise ValueError(f"offset is negative: {offset}")
+        if length < offset:
+            raise ValueError(f"buffer length {length} < offset {offset}")
+        if size is None:
+            size = length - offset
+        elif size < 0:
+            raise ValueError(f"size is negative: {size}")
+        elif offset + size > length:
+            raise ValueError(f"buffer length {length} < offset + size ({offset} + {size})")
+        pointer = _from_buffer(view) + offset
+        rc = _frame_send(handle, self._is_socket, pointer, size, self._progress)
+        if rc:
+            self._send_retry(rc, pointer, size)
+
+    def _send_retry(self, rc: int, data: Any, size: int) -> None:
+        try:
+            while rc == _EINTR:
+                # Looping back lets the signal handlers run (and raise) before the retry.
+                rc = _frame_send(self._check(False), self._is_socket, data, size, self._progress)
+            if rc:
+                raise OSError(-rc, os.strerror(-rc))
+        finally:
+            if rc:
+                self._progress[0] = 0
+
+    def send(self, obj: Any) -> None:
+        """Send a picklable object as one message."""
+        handle = self._handle
+        if handle is None or not self._writable:
+            self._check(False)
+        buffer = _dumps(obj)
+        pointer = _from_buffer(buffer)
+        size = len(buffer)
+        rc = _frame_send(handle, self._is_socket, pointer, size, self._progress)
+        if rc:
+            self._send_retry(rc, pointer, size)
+
+    # --------------------------------------------------------------- receive
+
+    def recv_bytes(self, maxlength: int | None = None) -> bytes:
+        """Receive one message and return its bytes.
+
+        Args:
+            maxlength: if given, a longer message raises ``OSError`` and closes the
+                connection.
+
+        Raises:
+            EOFError: the peer closed the connection and nothing is left to read.
+        """
+        handle = self._handle
+        if handle is None or not self._readable or self._pending is not None:
+            self._check(True)
+            return bytes(self._recv_pending(None, 0, maxlength))
+        limit = self._limit
+        if maxlength is not None:
+            if maxlength < 0:
+                raise ValueError(f"negative maxlength: {maxlength}")
+            limit = min(limit, maxlength)
+        scratch = self._scratch
+        n = _frame_recv(handle, self._is_socket, self._frame, scratch, _SCRATCH_SIZE, limit)
+        if n >= 0:
+            return _unpack(scratch, n)  # type: ignore[no-any-return]
+        result = self._recv_slow(n, limit, scratch, _SCRATCH_SIZE)
+        return _unpack(scratch, result) if isinstance(result, int) else bytes(result)
+
+    def recv(self) -> Any:
+        """Receive one message and unpickle it.
+
+        Raises:
+            EOFError: the peer closed the connection and nothing is left to read.
+        """
+        handle = self._handle
+        if handle is None or not self._readable or self._pending is not None:
+            self._check(True)
+            return _loads(self._recv_pending(None, 0, None))
+        scratch = self._scratch
+        n = _frame_recv(handle, self._is_socket, self._frame, scratch, _SCRATCH_SIZE, self._limit)
+        if n >= 0:
+            return _loads(_unpack(scratch, n))
+        result = self._recv_slow(n, self._limit, scratch, _SCRATCH_SIZE)
+        return _loads(_unpack(scratch, result) if isinstance(result, int) else result)
+
+    def recv_bytes_into(self, buf: Any, offset: int = 0) -> int:
+        """Receive one message into a writable buffer; return its length in bytes.
+
+        Args:
+            buf: a writable bytes-like object.
+            offset: where to put the message in ``buf``, in bytes.
+
+        Raises:
+            BufferTooShort: the message does not fit; ``args[0]`` holds all of it.
+        """
+        self._check(True)
+        view = memoryview(buf)
+        if view.itemsize > 1 or view.format != "B":
+            view = view.cast("B")
+        if view.readonly:
+            raise TypeError("recv_bytes_into needs a writable buffer")
+        length = view.nbytes
+        if offset < 0:
+            raise ValueError(f"negative offset: {offset}")
+        if offset > length:
+            raise ValueError(f"offset {offset} is beyond the buffer's {length} bytes")
+        if self._pending is not None:
+            message = self._recv_pending(None, 0, None)
+            if len(message) > length - offset:
+                raise BufferTooShort(bytes(message))
+            view[offset : offset + len(message)] = message
+            return len(message)
+        pointer = _from_buffer(view, require_writable=True) + offset
+        n = _frame_recv(self._handle, self._is_socket, self._frame, pointer, length - offset, self._limit)
+        if n >= 0:
+            return int(n)
+        try:
+            result = self._recv_slow(n, self._limit, pointer, length - offset)
+        except BaseException:
+            frame = self._frame
+            if self._handle is not None and frame.got and self._pending is None:
+                # Interrupted with part of the message in the caller's buffer: keep it
+                # with the connection so that the next receive completes the message.
+                pending = bytearray(frame.length)
+                pending[: frame.got] = view[offset : offset + frame.got]
+                self._pending = (pending, _from_buffer(pending, require_writable=True))
+            raise
+        if isinstance(result, int):
+            return result
+        raise BufferTooShort(bytes(result))
+
+    def _recv_slow(self, n: int, limit: int, into: Any, cap: int) -> Any:
+        """Finish a receive that did not complete at once.
+
+        Returns the message length (an int) when the message landed in ``into``
+        (``cap`` bytes), or the message itself when it needed a buffer of its own.
+        """
+        while True:
+            if n == _EINTR:
+                # Looping back lets the signal handlers run (and raise) before the retry.
+                n = _frame_recv(self._check(True), self._is_socket, self._frame, into, cap, limit)
+            elif n == _NEED_BUFFER:
+                return self._recv_pending(self._frame.length, limit, None)
+            elif n >= 0:
+                return int(n)
+            else:
+                self._fail(n, limit)
+
+    def _recv_pending(self, length: int | None, limit: int, maxlength: int | None) -> Any:
+        """Read a large message into a buffer of its own (kept across interruptions)."""
+        if self._pending is None:
+            assert length is not None
+            if _FILL_BYTES_IN_PLACE and length > 1:
+                target: Any = bytes(length)
+                pointer = _from_buffer(target)
+            else:
+                target = bytearray(length)
+                pointer = _from_buffer(target, require_writable=True)
+            self._pending = (target, pointer)
+        target, pointer = self._pending
+        if maxlength is not None and len(target) > maxlength:
+            self._abandon()
+            raise OSError(
+                errno.EMSGSIZE,
+                f"bad message length: {len(target)} bytes, at most {maxlength} allowed; connection closed",
+            )
+        n = _EINTR
+        while n == _EINTR:
+            n = _frame_recv(self._check(True), self._is_socket, self._frame, pointer, len(target), _NO_LIMIT)
+        if n < 0:
+            self._fail(n, limit)
+        self._pending = None
+        return target
+
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        """Return whether a message (or the end of the stream) is waiting to be read.
+
+        Args:
+            timeout: how long to wait, in seconds; ``None`` waits for ever.
+        """
+        handle = self._check(True)
+        if self._pending is not None:
+            return True
+        if timeout is None:
+            deadline = None
+            wait_ms = -1
+        else:
+            timeout = max(0.0, float(timeout))
+            deadline = _monotonic() + timeout
+            wait_ms = min(math.ceil(timeout * 1000), 2**31 - 1)
+        while True:
+            rc = lib.prc_fd_poll_readable(handle, wait_ms)
+            if rc >= 0 and (rc or deadline is None or _monotonic() >= deadline):
+                return bool(rc)
+            if rc < 0 and rc != _EINTR:
+                raise OSError(-rc, os.strerror(-rc))
+            handle = self._check(True)
+            if deadline is not None:
+                wait_ms = min(max(0, math.ceil((deadline - _monotonic()) * 1000)), 2**31 - 1)
+
+    # The 0.52 names: the same callables.
+    sendBytes = send_bytes
+    recvBytes = recv_bytes
+    recvBytesInto = recv_bytes_into
+
+
+def _monotonic() -> float:
+    return int(lib.prc_monotonic_ns()) / 1e9
+
+
+def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:
+    """Return a pair of connected ``Connection`` objects.
+
+    Args:
+        duplex: two-way connections over a socket pair (the default), or a one-way
+            OS pipe: the first connection can only receive, the second only send.
+    """
+    if duplex:
+        left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        for sock in (left, right):
+            _enlarge_buffers(sock)
+        return Connection(left.detach()), Connection(right.detach())
+    reader, writer = os.pipe()
+    return Connection(reader, writable=False), Connection(writer, readable=False)
+
+
+def _enlarge_buffers(sock: socket.socket) -> None:
+    for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+        try:
+            if sock.getsockopt(socket.SOL_SOCKET, option) < _SOCKET_BUFFER:
+                sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
+        except OSError:  # pragma: no cover - a platform without the option
+            pass
