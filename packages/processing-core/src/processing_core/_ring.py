@@ -36,6 +36,10 @@ DEFAULT_CAPACITY = 4 << 20
 _INITIAL_SCRATCH = 64 << 10
 _KEPT_SCRATCH = 16 << 20
 _NS = 1_000_000_000
+# Return codes of the native calls, grouped by what the wrapper does with them.
+_NO_WAIT_LEFT = frozenset({-errno.ETIMEDOUT, -errno.EAGAIN})  # Empty / Full
+_NOT_NOW = frozenset({-errno.EAGAIN, -errno.EINTR})  # try_put: buffer instead
+_GO_ON = frozenset({0, -errno.EINTR})  # batches: put the rest
 # put_many sends messages of this size or more one by one instead of joining them.
 _COPY_LIMIT = 64 << 10
 # At most this many messages per batch read.
@@ -209,7 +213,7 @@ class Ring:
                 return
             if rc == -errno.EINTR:
                 continue  # signal handlers ran at this bytecode boundary; go on
-            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+            if rc in _NO_WAIT_LEFT:
                 raise RingFull
             _raise(rc, "ring")
 
@@ -218,7 +222,7 @@ class Ring:
         rc = lib.prc_ring_put(self._handle, data, len(data), 0, add_task)
         if rc == 0:
             return True
-        if rc == -errno.EAGAIN or rc == -errno.EINTR:
+        if rc in _NOT_NOW:
             return False
         _raise(rc, "ring")
         return False  # pragma: no cover - _raise always raises
@@ -254,7 +258,9 @@ class Ring:
             done = stop
         return done
 
-    def put_packed(self, data: Any, ends: Sequence[int], timeout: float | None = None, *, add_task: bool = False) -> int:
+    def put_packed(
+        self, data: Any, ends: Sequence[int], timeout: float | None = None, *, add_task: bool = False
+    ) -> int:
         """Put the messages packed back to back in ``data``; message ``i`` ends at ``ends[i]``.
 
         Like :meth:`put_many` (messages above :attr:`inline_limit` go one by one
@@ -272,7 +278,7 @@ class Ring:
         done = ffi.new("uint32_t[1]")
         while done[0] < total:
             rc = lib.prc_ring_put_many(self._handle, pointer, c_ends, total, deadline, add_task, done)
-            if rc == 0 or rc == -errno.EINTR:
+            if rc in _GO_ON:
                 continue
             if rc == -errno.EMSGSIZE:
                 # Some message from done[0] on is too large for a batch: put the large ones
@@ -285,7 +291,7 @@ class Ring:
                     while j < total and ends[j] - (ends[j - 1] if j else 0) <= limit:
                         j += 1
                     rc = lib.prc_ring_put_many(self._handle, pointer, c_ends, j, deadline, add_task, done)
-                    if rc == 0 or rc == -errno.EINTR:
+                    if rc in _GO_ON:
                         continue
                 else:
                     try:
@@ -294,7 +300,7 @@ class Ring:
                         raise RingFull(i) from None
                     done[0] = i + 1
                     continue
-            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+            if rc in _NO_WAIT_LEFT:
                 raise RingFull(int(done[0]))
             _raise(rc, "ring")
         return total
@@ -308,7 +314,7 @@ class Ring:
                 return
             if rc == -errno.EINTR:
                 continue
-            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+            if rc in _NO_WAIT_LEFT:
                 raise RingFull
             _raise(rc, "ring")
 
@@ -339,7 +345,7 @@ class Ring:
                 out = scratch.u64
             elif rc == -errno.EINTR:
                 continue
-            elif rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+            elif rc in _NO_WAIT_LEFT:
                 raise RingEmpty
             else:
                 _raise(rc, "ring")
@@ -356,7 +362,7 @@ class Ring:
             RingEmpty: no message in time.
             BrokenRingError: the ring is broken.
         """
-        scratch, used, lengths = self._get_batch(max_messages, timeout)
+        scratch, _used, lengths = self._get_batch(max_messages, timeout)
         view = scratch.view
         result = []
         pos = 0
@@ -369,7 +375,7 @@ class Ring:
             scratch.busy = False
         return result
 
-    def get_packed(self, max_messages: int, timeout: float | None = None) -> tuple[bytes, list[int]]:
+    def get_packed(self, max_messages: int, timeout: float | None = None) -> tuple[bytes | bytearray, list[int]]:
         """Take between one and ``max_messages`` messages: their bytes back to back, and their lengths.
 
         Raises:
@@ -402,7 +408,7 @@ class Ring:
                 lens = scratch.lens
             elif rc == -errno.EINTR:
                 continue
-            elif rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+            elif rc in _NO_WAIT_LEFT:
                 raise RingEmpty
             else:
                 _raise(rc, "ring")
@@ -436,11 +442,10 @@ class Ring:
                 return True
             if rc == -errno.EINTR:
                 continue
-            if rc == -errno.ETIMEDOUT or rc == -errno.EAGAIN:
+            if rc in _NO_WAIT_LEFT:
                 return False
             _raise(rc, "ring")
 
 
 def _rebuild_ring(token: int) -> Ring:
     return Ring.attach(inherited_fd(token))
-

@@ -232,7 +232,8 @@ class Queue(_RingQueue):
         data = _dumps(obj)
         if self._maxsize:
             try:
-                self._ring.put(data, None if block and timeout is None else _timeout_for(block, timeout), add_task=self._add_task)
+                wait = None if block and timeout is None else _timeout_for(block, timeout)
+                self._ring.put(data, wait, add_task=self._add_task)
             except RingFull:
                 raise Full from None
         else:
@@ -258,7 +259,8 @@ class Queue(_RingQueue):
             try:
                 self._ring.put_packed(data, ends, _timeout_for(block, timeout), add_task=self._add_task)
             except RingFull as full:
-                raise Full(f"put_many: {full.args[0]} of {len(ends)} items were put before the queue was full") from None
+                put = full.args[0]
+                raise Full(f"put_many: {put} of {len(ends)} items were put before the queue was full") from None
         else:
             feeder = self._feeder
             if feeder.error is not None:
