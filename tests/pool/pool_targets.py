@@ -69,7 +69,13 @@ def sys_exit(code: int = 5) -> None:
 def die_on(x: int, bad: int = 13) -> int:
     if x == bad:
         os._exit(9)
-    time.sleep(0.001)
+    time.sleep(0.002)
+    return x
+
+
+def die_quickly_on(x: int, bad: int) -> int:
+    if x == bad:
+        os._exit(9)
     return x
 
 

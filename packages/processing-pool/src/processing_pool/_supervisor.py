@@ -227,11 +227,13 @@ class ProcessBackend:
         payloads: list[bytes] = []
         size = 0
         inflight = slot.inflight
+        sequence = slot.dispatched
         while pending and len(payloads) < count and (size < MAX_BATCH_BYTES or not payloads):
             job, index, payload = pending.popleft()
             payloads.append(payload)
             size += len(payload)
-            inflight.append([job, index, False])
+            inflight.append([job, index, False, sequence, payload])
+            sequence += 1
         inflight[-1][2] = True  # the last task of a batch
         slot.outbuf += encode(pickle.dumps(payloads, pickle.HIGHEST_PROTOCOL))
         slot.batches += 1
@@ -285,7 +287,7 @@ class ProcessBackend:
             inflight = slot.inflight
             for sent_ok, data, seconds in entries:
                 ok = sent_ok
-                job, index, batch_end = inflight.popleft()
+                job, index, batch_end, _sequence, _payload = inflight.popleft()
                 if batch_end:
                     slot.batches -= 1
                 try:
@@ -346,21 +348,33 @@ class ProcessBackend:
         slot.process.join(TERMINATE_GRACE_SECONDS)
         exitcode = slot.process.exitcode
         self._slots.remove(slot)
-        for position, (job, index, _end) in enumerate(slot.inflight):
-            error: BaseException
-            if slot.timed_out and position == 0:
-                error = TimeoutError(f"the task ran longer than task_timeout={self._task_timeout} seconds")
-            elif slot.timed_out:
-                error = WorkerLostError(exitcode, "stopped with a task that ran past task_timeout")
-            else:
-                error = WorkerLostError(exitcode)
-            job._chunk_done(index, False, error)
-        slot.inflight.clear()
+        self._settle_lost_tasks(slot, exitcode)
         if slot.init_error is not None:
             self._fail_pending(slot.init_error, "a pool worker's initializer raised")
             return  # the next submit starts a worker again; no restart loop meanwhile
         if not self._terminating and not self._closing_done():
             self._start_worker()
+
+    def _settle_lost_tasks(self, slot: WorkerSlot, exitcode: int | None) -> None:
+        """Fail the task a dead worker was running; queue again those it had not started."""
+        started = slot.started()  # how many tasks it began, or None if it cannot tell
+        never_started = []
+        for job, index, _end, sequence, payload in slot.inflight:
+            error: BaseException
+            if started is not None and sequence >= started:
+                never_started.append((job, index, payload))
+                continue
+            if started is not None and sequence < started - 1:
+                error = WorkerLostError(exitcode, "the task had finished, but its result was lost with the worker")
+            elif slot.timed_out:
+                error = TimeoutError(f"the task ran longer than task_timeout={self._task_timeout} seconds")
+            else:
+                error = WorkerLostError(exitcode)
+            job._chunk_done(index, False, error)
+        slot.inflight.clear()
+        if never_started:
+            with self._lock:
+                self._pending.extendleft(reversed(never_started))
 
     def _release(self, slot: WorkerSlot) -> None:
         if slot.result_registered:
@@ -414,7 +428,7 @@ class ProcessBackend:
         stopped = ProcessError("the pool was terminated before this task finished")
         for slot in self._slots:
             self._release(slot)
-            for job, index, _end in slot.inflight:
+            for job, index, *_rest in slot.inflight:
                 job._chunk_done(index, False, ProcessError(*stopped.args))
         self._slots.clear()
         self._fail_pending(stopped, "the pool was terminated before this task ran")

@@ -9,7 +9,7 @@ parent's to handle.
 
 from __future__ import annotations
 
-import contextlib
+import mmap
 import os
 import signal
 import time
@@ -23,6 +23,7 @@ from processing_pool._wire import FrameReader, InheritedFd, encode, read_frame, 
 # Frames from a worker: (kind, payload).
 READY, RESULTS, INIT_FAILED = 0, 1, 2
 FLUSH_AFTER_SECONDS = 0.005
+SEND_AT_ONCE_AFTER = 0.001
 
 
 def _resident_bytes() -> int:
@@ -69,20 +70,25 @@ def run_payload(payload: bytes, serializer: Serializer) -> tuple[bool, bytes, fl
         return False, _exception_payload(error, serializer), seconds
 
 
+def _shared_counter(progress_file: InheritedFd | None) -> memoryview | None:
+    if progress_file is None:
+        return None
+    mapping = mmap.mmap(progress_file.fd, 8)
+    os.close(progress_file.fd)
+    return memoryview(mapping).cast("Q")
+
+
 def worker_main(  # noqa: PLR0917 - Process calls its target with positional args
     task_pipe: InheritedFd,
     result_pipe: InheritedFd,
+    progress_file: InheritedFd | None,
     serializer_name: str,
     init_payload: bytes | None,
-    close_fds: list[int],
     flush_each: bool,
     report_memory: bool,
 ) -> None:
     """Serve tasks until told to stop or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for fd in close_fds:  # the parent's ends of other workers' pipes, inherited by fork
-        with contextlib.suppress(OSError):
-            os.close(fd)
     task_fd, result_fd = task_pipe.fd, result_pipe.fd
     os.set_blocking(task_fd, True)
     os.set_blocking(result_fd, True)
@@ -99,6 +105,10 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
             send(INIT_FAILED, _exception_payload(exc, serializer))
             return
     send(READY, os.getpid())
+    # The number of tasks begun, in a word shared with the parent: should this worker
+    # die, the parent runs again the tasks it had not begun, and fails only the others.
+    started = _shared_counter(progress_file)
+    begun = 0
     reader = FrameReader()
     pending: list[bytes] = []
     loads = serializer.loads
@@ -112,8 +122,14 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
         results = []
         last_flush = time.perf_counter()
         for payload in batch:
-            results.append(run_payload(payload, serializer))
-            if flush_each or time.perf_counter() - last_flush > FLUSH_AFTER_SECONDS:
+            begun += 1
+            if started is not None:
+                started[0] = begun
+            outcome = run_payload(payload, serializer)
+            results.append(outcome)
+            # Send at once after a task that took a while (the write is noise next to it),
+            # so that a later crash cannot take its result along.
+            if flush_each or outcome[2] > SEND_AT_ONCE_AFTER or time.perf_counter() - last_flush > FLUSH_AFTER_SECONDS:
                 send(RESULTS, (results, _resident_bytes() if report_memory else 0))
                 results = []
                 last_flush = time.perf_counter()
