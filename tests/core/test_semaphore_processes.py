@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+from pathlib import Path
 
 import pytest
 from processing_core._semaphore import RECURSIVE_MUTEX, SEM_VALUE_MAX, SEMAPHORE, OwnerDiedError, SemLock
@@ -108,3 +110,63 @@ def test_owner_alive_is_not_reported_dead() -> None:
     assert not lock._owner_is_dead()
     lock.release()
     assert not lock._owner_is_dead()
+
+
+# -- across start methods ------------------------------------------------------------------
+
+sys.path.insert(0, str(Path(__file__).parent))  # spawned children import the targets by name
+import shm_targets as targets  # noqa: E402
+
+
+def test_semaphore_passed_to_a_child_counts_for_both(ctx) -> None:  # type: ignore[no-untyped-def]
+    sem = SemLock(SEMAPHORE, 0, SEM_VALUE_MAX)
+    p = ctx.Process(target=targets.release_n, args=(sem, 3))
+    p.start()
+    for _ in range(3):
+        assert sem.acquire(timeout=30)
+    p.join(30)
+    assert p.exitcode == 0
+    assert sem._get_value() == 0
+
+
+def test_lock_passed_to_children_serialises_their_updates(ctx) -> None:  # type: ignore[no-untyped-def]
+    from processing_core import RawValue
+
+    lock = SemLock(SEMAPHORE, 1, 1)
+    counter = RawValue("i", 0)
+    workers = [ctx.Process(target=targets.count_under_lock, args=(lock, counter, 500)) for _ in range(3)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(60)
+    assert [p.exitcode for p in workers] == [0, 0, 0]
+    assert counter.value == 1500
+    assert lock._get_value() == 1
+
+
+def test_lock_held_by_a_child_blocks_the_parent_until_released(ctx) -> None:  # type: ignore[no-untyped-def]
+    lock = SemLock(RECURSIVE_MUTEX, 1, 1)
+    ready = SemLock(SEMAPHORE, 0, 1)
+    done = SemLock(SEMAPHORE, 0, 1)
+    p = ctx.Process(target=targets.hold_lock_then_report, args=(lock, ready, done))
+    p.start()
+    assert ready.acquire(timeout=30)
+    assert lock.owner_pid == p.pid
+    assert lock.acquire(timeout=0.05) is False
+    done.release()
+    assert lock.acquire(timeout=30)
+    lock.release()
+    p.join(30)
+    assert p.exitcode == 0
+
+
+def test_child_killed_holding_the_lock_is_detected(ctx) -> None:  # type: ignore[no-untyped-def]
+    lock = SemLock(SEMAPHORE, 1, 1)
+    ready = SemLock(SEMAPHORE, 0, 1)
+    p = ctx.Process(target=targets.acquire_and_die, args=(lock, ready))
+    p.start()
+    assert ready.acquire(timeout=30)
+    with pytest.raises(OwnerDiedError):
+        lock.acquire(timeout=30)
+    p.join(30)
+    assert p.exitcode == -signal.SIGKILL

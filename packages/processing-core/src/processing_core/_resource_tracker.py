@@ -140,6 +140,24 @@ def tracker_pid() -> int | None:
 # -- the tracker process ---------------------------------------------------------------
 
 
+def _accept_pending(listener: socket.socket, selector: selectors.BaseSelector) -> int:
+    accepted = 0
+    listener.setblocking(False)
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return accepted
+            except OSError:
+                return accepted
+            conn.setblocking(True)
+            selector.register(conn, selectors.EVENT_READ)
+            accepted += 1
+    finally:
+        listener.setblocking(True)
+
+
 def _serve(first: socket.socket, listener: socket.socket) -> set[str]:
     """Track registrations until every connection is closed; return what is left."""
     names: set[str] = set()
@@ -165,6 +183,10 @@ def _serve(first: socket.socket, listener: socket.socket) -> set[str]:
                 selector.unregister(sock)
                 sock.close()
                 connections -= 1
+                if connections == 0:
+                    # A process may have connected (and sent) just before the last one
+                    # left: take in the connections still waiting in the backlog.
+                    connections += _accept_pending(listener, selector)
                 continue
             name = message[1:].decode("utf-8", "surrogateescape")
             if message[:1] == b"R":

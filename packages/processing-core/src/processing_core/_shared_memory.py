@@ -74,7 +74,7 @@ class SharedMemory:
         _check_arguments(name, create, size)
         self._track = track
         if create:
-            name, fd = self._create(name, size)
+            name, fd = self._create(name, size, track)
         else:
             assert name is not None
             fd = lib.prc_shm_attach(_os_name(name), 0)
@@ -88,26 +88,29 @@ class SharedMemory:
             self._close_fd()
             if create:
                 lib.prc_shm_unlink(_os_name(name))
+                if track:
+                    _resource_tracker.unregister(_os_name(name).decode("utf-8", "surrogateescape"))
             raise
         assert self._mmap is not None
         self._buf = memoryview(self._mmap)
-        if create and track:
-            try:
-                _resource_tracker.register(_os_name(name).decode("utf-8", "surrogateescape"))
-            except BaseException:
-                self.close()
-                self.unlink()
-                raise
-        elif track:
+        if track and not create:
             _resource_tracker.join_family_tracker()  # the family's tracker now waits for us too
 
     @staticmethod
-    def _create(name: str | None, size: int) -> tuple[str, int]:
+    def _create(name: str | None, size: int, track: bool) -> tuple[str, int]:
         while True:
             chosen = name if name is not None else _NAME_PREFIX + secrets.token_hex(_NAME_BYTES)
-            fd = lib.prc_shm_create(_os_name(chosen), size, _MODE)
+            os_name = _os_name(chosen)
+            tracked = os_name.decode("utf-8", "surrogateescape")
+            # Registered before it exists: a process killed right after creating the
+            # segment must not leave it untracked.
+            if track:
+                _resource_tracker.register(tracked)
+            fd = lib.prc_shm_create(os_name, size, _MODE)
             if fd >= 0:
                 return chosen, fd
+            if track:
+                _resource_tracker.unregister(tracked)
             if -fd == _errno.EEXIST and name is None:
                 continue  # a random name collided: draw another
             _raise_errno(-fd, chosen)
