@@ -7,6 +7,8 @@ This package imports nothing else of ``processing``: it can be installed alone.
 
 from __future__ import annotations
 
+from processing_core import connection  # noqa: F401 - the public submodule; registers socket pickling
+from processing_core._connection import Connection, Pipe
 from processing_core._context import (
     BaseContext,
     Process,
@@ -36,7 +38,9 @@ __all__ = [
     "BaseContext",
     "BaseProcess",
     "BufferTooShort",
+    "Connection",
     "OwnerDiedError",
+    "Pipe",
     "Process",
     "ProcessError",
     "RawArray",
