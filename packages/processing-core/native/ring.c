@@ -548,6 +548,17 @@ int prc_ring_put(prc_ring *r, const char *data, uint64_t len, int64_t deadline, 
     return rc;
 }
 
+int prc_ring_wait_room(prc_ring *r, uint64_t len, int64_t deadline)
+{
+    uint64_t size = rec_size(len <= prc_ring_inline_limit(r) ? len : SPILL_BODY);
+    int rc = ring_lock(r);
+    while (rc == 0 && !fits(r->h, &r->h->st, size))
+        rc = wait_locked(r, &r->h->space_seq, &r->h->writers_waiting, deadline);
+    if (rc == 0)
+        ring_unlock(r);
+    return rc;
+}
+
 /* ---- getting ---- */
 
 static int read_all(int fd, char *buf, uint64_t len, uint64_t off)
@@ -743,6 +754,7 @@ int prc_ring_get(prc_ring *r, char *b, uint64_t bs, int64_t dl, uint64_t *l) { r
 int prc_ring_get_many(prc_ring *r, char *b, uint64_t bs, uint32_t m, int64_t dl, uint32_t *n, uint64_t *u, uint64_t *l)
 { *n = 0; *u = 0; return -ENOSYS; }
 int prc_ring_tasks_add(prc_ring *r, int64_t n) { return -ENOSYS; }
+int prc_ring_wait_room(prc_ring *r, uint64_t len, int64_t dl) { return -ENOSYS; }
 int prc_ring_task_done(prc_ring *r, int64_t n) { return -ENOSYS; }
 int prc_ring_join(prc_ring *r, int64_t dl) { return -ENOSYS; }
 void prc_ring_debug_stop_at(int where) {}

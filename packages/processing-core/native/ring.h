@@ -55,6 +55,9 @@ int prc_ring_put(prc_ring *ring, const char *data, uint64_t len, int64_t deadlin
 int prc_ring_put_many(prc_ring *ring, const char *data, const uint64_t *ends, uint32_t n,
                       int64_t deadline, int add_tasks, uint32_t *done);
 
+/* Wait until a message of `len` bytes would fit (without putting anything). */
+int prc_ring_wait_room(prc_ring *ring, uint64_t len, int64_t deadline);
+
 /* Take one message into `buf`; *len is its length.  With -ENOBUFS nothing is taken
  * and *len is the size needed. */
 int prc_ring_get(prc_ring *ring, char *buf, uint64_t bufsize, int64_t deadline, uint64_t *len);

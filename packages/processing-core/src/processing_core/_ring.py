@@ -227,6 +227,18 @@ class Ring:
         _raise(rc, "ring")
         return False  # pragma: no cover - _raise always raises
 
+    def wait_room(self, length: int, timeout: float | None = None) -> bool:
+        """Wait until a message of ``length`` bytes would fit; return ``False`` on a timeout."""
+        deadline = -1 if timeout is None else _deadline(timeout)
+        while True:
+            rc = lib.prc_ring_wait_room(self._handle, length, deadline)
+            if rc == 0:
+                return True
+            if rc in _NO_WAIT_LEFT:
+                return False
+            if rc != -errno.EINTR:
+                _raise(rc, "ring")
+
     def put_many(self, messages: Sequence[bytes], timeout: float | None = None, *, add_task: bool = False) -> int:
         """Put messages in order, as many per lock acquisition as fit; return how many went in.
 

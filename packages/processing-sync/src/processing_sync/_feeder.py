@@ -1,11 +1,15 @@
 """The per-process buffer and background thread behind an unbounded queue's ``put``.
 
-An unbounded queue's ``put`` must never block its caller.  It writes straight into the
-shared ring when nothing of this process is waiting and the ring has room (the common,
-fast case: no thread hand-off at all).  Otherwise the pickled item joins this process's
-buffer, and a daemon thread writes the buffer into the ring, blocking as long as
-needed.  While anything is buffered or being written, later items of this process are
-buffered behind it, so the items of one producer keep their order.
+An unbounded queue's ``put`` must never block its caller.  Items go straight into the
+shared ring whenever it has room; when it has not, they wait in this process's buffer.
+
+Only non-blocking writes are ever made, always from the head of the buffer and always
+under this process's buffer lock, so one producer's items keep their order.  Every
+``put`` first moves what it can of the buffer into the ring (so a busy producer feeds
+its own backlog and never depends on another thread getting the GIL), then writes or
+buffers its own item.  A daemon thread covers the time when the producer stops putting:
+it sleeps in the ring until the item at the head of the buffer would fit, then moves
+what it can.
 
 At exit the thread is joined (a finalizer of priority -5, as in ``multiprocessing``), so
 nothing accepted by ``put`` is lost when the process ends normally right after it;
@@ -20,7 +24,10 @@ from collections import deque
 from typing import Any
 
 from processing_core import _util
-from processing_core._ring import BrokenRingError, Ring, RingFull
+from processing_core._ring import Ring, RingFull
+
+# The feeder thread re-checks its state at least this often while it waits for room.
+_WAIT_SLICE = 1.0
 
 
 class Feeder:
@@ -33,23 +40,37 @@ class Feeder:
         # The fast path takes the bare lock (cheaper than entering the condition).
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        self._buffer: deque[Any] = deque()
-        self._in_flight = 0
+        # Items already counted as tasks (JoinableQueue) when they were buffered.
+        self._buffer: deque[bytes] = deque()
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._close_at_exit: _util.Finalize | None = None
         self._join_at_exit: _util.Finalize | None = None
         self._join_cancelled = False
-        self._close_at_exit: _util.Finalize | None = None
         self.error: BaseException | None = None
 
     def buffered(self) -> int:
         """Items accepted by this process but not yet in the ring."""
-        return len(self._buffer) + self._in_flight
+        return len(self._buffer)
 
-    def put(self, data: Any) -> None:
+    def _drain(self) -> bool:
+        """Move buffered items into the ring while they fit; return whether all went.
+
+        Called with the lock held.
+        """
+        buffer, try_put = self._buffer, self._ring.try_put
+        while buffer:
+            if not try_put(buffer[0]):
+                return False
+            buffer.popleft()
+        if self._closing:
+            self._cond.notify_all()
+        return True
+
+    def put(self, data: bytes) -> None:
         """Put one pickled item without ever blocking on the ring."""
         with self._lock:
-            if not self._buffer and not self._in_flight and self._ring.try_put(data, self._add_task):
+            if (not self._buffer or self._drain()) and self._ring.try_put(data, self._add_task):
                 return
             if self._add_task:
                 self._ring.tasks_add(1)
@@ -60,7 +81,7 @@ class Feeder:
         """Put pickled items packed in ``data`` (item ``i`` ends at ``ends[i]``), in order, never blocking."""
         with self._lock:
             start = 0
-            if not self._buffer and not self._in_flight:
+            if not self._buffer or self._drain():
                 try:
                     start = self._ring.put_packed(data, ends, 0, add_task=self._add_task)
                 except RingFull as full:
@@ -74,14 +95,13 @@ class Feeder:
                 self._wake()
 
     def _wake(self) -> None:
-        # Called with the condition held.
+        # Called with the lock held.
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="QueueFeederThread", daemon=True)
             self._thread.start()
-            owner = self._owner()
             # When the queue is collected, or at exit before children are joined, the
             # thread is told to finish (like multiprocessing's close sentinel) ...
-            self._close_at_exit = _util.Finalize(owner, self.close, exitpriority=10)
+            self._close_at_exit = _util.Finalize(self._owner(), self.close, exitpriority=10)
             # ... and then, later at exit, waited for.
             if not self._join_cancelled:
                 self._join_at_exit = _util.Finalize(self._thread, _join_thread, [self._thread], exitpriority=-5)
@@ -89,26 +109,19 @@ class Feeder:
 
     def _run(self) -> None:
         cond, buffer, ring = self._cond, self._buffer, self._ring
-        while True:
-            with cond:
-                while not buffer and not self._closing:
-                    cond.wait()
-                if not buffer:
-                    return
-                batch = list(buffer)
-                buffer.clear()
-                self._in_flight = len(batch)
-            try:
-                ring.put_many(batch, None)
-            except BrokenRingError as exc:
-                self.error = exc
-                _util.sub_warning("queue feeder: %s; %d item(s) dropped", exc, len(batch))
-            except Exception as exc:  # pragma: no cover - never expected; do not die silently
-                self.error = exc
-                _util.sub_warning("queue feeder failed: %r", exc)
-            with cond:
-                self._in_flight = 0
-                cond.notify_all()
+        try:
+            while True:
+                with cond:
+                    while not buffer and not self._closing:
+                        cond.wait()
+                    if self._drain() and self._closing:
+                        return
+                    head = len(buffer[0]) if buffer else 0
+                if head:
+                    ring.wait_room(head, _WAIT_SLICE)
+        except Exception as exc:  # a broken ring: report it at the next put
+            self.error = exc
+            _util.sub_warning("queue feeder: %s; %d item(s) dropped", exc, len(buffer))
 
     def close(self) -> None:
         """Let the thread exit once the buffer is written."""
@@ -128,12 +141,6 @@ class Feeder:
         if self._join_at_exit is not None:
             self._join_at_exit.cancel()
             self._join_at_exit = None
-
-    def flush_and_stop(self) -> None:
-        """Close, then wait for the thread (the finalizer of a collected queue)."""
-        self.close()
-        if not self._join_cancelled:
-            self.join()
 
 
 def _join_thread(thread: threading.Thread) -> None:
