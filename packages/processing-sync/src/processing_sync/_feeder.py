@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import deque
-from typing import Any
 
 from processing_core import _util
 from processing_core._ring import Ring, RingFull
