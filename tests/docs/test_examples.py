@@ -43,7 +43,8 @@ if __name__ == "__main__":
         text = handle.read()
     # Run in this module's namespace, so functions defined in the session pickle by
     # reference (as in the interactive interpreter).
-    test = doctest.DocTestParser().get_doctest(text, vars(__main__), name, name, lineno)
+    test = doctest.DocTestParser().get_doctest(text, {}, name, name, lineno)
+    test.globs = vars(__main__)  # DocTest copies the namespace it is given; use the real one
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     result = runner.run(test, clear_globs=False)
     if result.attempted == 0:
