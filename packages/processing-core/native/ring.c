@@ -63,6 +63,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <time.h>
 
 #define RING_MAGIC 0x31676e6972637270ULL /* "prcring1" */
@@ -293,8 +294,12 @@ static int wait_locked(prc_ring *r, uint32_t *seq, uint32_t *waiters, int64_t de
         if (__atomic_load_n(seq, __ATOMIC_ACQUIRE) != expected)
             return ring_lock(r);
         cpu_relax();
-        if (i % 64 == 0 && prc_monotonic_ns() >= spin_until)
-            break;
+        if (i % 64 == 0) {
+            if (prc_monotonic_ns() >= spin_until)
+                break;
+            /* Let a peer that shares this CPU run: it is the one we are waiting for. */
+            sched_yield();
+        }
     }
     __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
     int rc = futex_wait(seq, expected, deadline);

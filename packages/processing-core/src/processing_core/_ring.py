@@ -342,7 +342,9 @@ class Ring:
             BrokenRingError: the ring is broken.
         """
         deadline = -1 if timeout is None else _deadline(timeout)
-        scratch = _scratch()
+        scratch = getattr(_local, "scratch", None)
+        if scratch is None or scratch.busy:
+            scratch = _scratch()
         out = scratch.u64
         while True:
             rc = lib.prc_ring_get(self._handle, scratch.ptr, scratch.size, deadline, out)

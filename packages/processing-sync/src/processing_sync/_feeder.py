@@ -23,8 +23,10 @@ import weakref
 from collections import deque
 
 from processing_core import _util
-from processing_core._ring import Ring, RingFull
+from processing_core._native import lib
+from processing_core._ring import _NOT_NOW, Ring, RingFull
 
+_ring_put = lib.prc_ring_put
 # The feeder thread re-checks its state at least this often while it waits for room.
 _WAIT_SLICE = 1.0
 
@@ -34,6 +36,7 @@ class Feeder:
 
     def __init__(self, ring: Ring, owner: object, *, add_task: bool) -> None:
         self._ring = ring
+        self._handle = ring._handle
         self._owner = weakref.ref(owner)
         self._add_task = add_task
         # The fast path takes the bare lock (cheaper than entering the condition).
@@ -69,7 +72,14 @@ class Feeder:
     def put(self, data: bytes) -> None:
         """Put one pickled item without ever blocking on the ring."""
         with self._lock:
-            if (not self._buffer or self._drain()) and self._ring.try_put(data, self._add_task):
+            if not self._buffer:
+                # The common case, kept to one native call: straight into the ring.
+                rc = _ring_put(self._handle, data, len(data), 0, self._add_task)
+                if rc == 0:
+                    return
+                if rc not in _NOT_NOW:
+                    self._ring.put(data, 0, add_task=self._add_task)  # raises the error
+            elif self._drain() and self._ring.try_put(data, self._add_task):
                 return
             if self._add_task:
                 self._ring.tasks_add(1)
