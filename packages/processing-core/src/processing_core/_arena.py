@@ -32,7 +32,7 @@ _attached_lock = threading.Lock()
 class Arena:
     """One memfd-backed shared mapping of ``size`` bytes."""
 
-    __slots__ = ("__weakref__", "base", "fd", "map", "size")
+    __slots__ = ("__weakref__", "_address", "base", "fd", "map", "size")  # _address: read by the heap
 
     def __init__(self, size: int, *, fd: int = -1, purpose: str = "arena") -> None:
         if size <= 0:
@@ -48,10 +48,11 @@ class Arena:
         self.size = size
         self.map = mmap.mmap(fd, size)
         self.base: Any = ffi.from_buffer("char[]", self.map, require_writable=True)
+        self._address = int(ffi.cast("uintptr_t", self.base))
 
     def address(self, offset: int = 0) -> int:
         """Return the address of byte ``offset`` of the mapping in this process."""
-        return int(ffi.cast("uintptr_t", self.base)) + offset
+        return self._address + offset
 
     def __reduce__(self) -> tuple[Any, ...]:
         assert_spawning(self)

@@ -44,14 +44,15 @@ def size_class(size: int) -> int:
 class Block:
     """A block of the shared heap: ``size`` bytes at ``offset`` in ``arena``."""
 
-    __slots__ = ("__weakref__", "_epoch", "_heap", "_reusable", "arena", "offset", "reused", "size")
+    __slots__ = ("__weakref__", "_epoch", "_heap", "_rounded", "addr", "arena", "offset", "reused", "size")
 
-    def __init__(self, heap: Heap | None, arena: Arena, offset: int, size: int, reused: bool) -> None:
-        self._heap = heap
+    def __init__(self, heap: Heap | None, arena: Arena, offset: int, size: int, rounded: int, reused: bool) -> None:
+        self._heap = heap  # None: never reused (a large block, or one handed to this process)
         self._epoch = heap.epoch if heap is not None else -1
-        self._reusable = heap is not None
+        self._rounded = rounded
         self.arena = arena
         self.offset = offset
+        self.addr = arena._address + offset  # the block's address in this process
         self.size = size
         self.reused = reused  # the memory held something before: callers zero it
 
@@ -61,17 +62,20 @@ class Block:
 
     def address(self) -> int:
         """The block's address in this process."""
-        return self.arena.address(self.offset)
+        return self.addr
 
     def __reduce__(self) -> tuple[Any, ...]:
         assert_spawning(self)
-        self._reusable = False
+        self._heap = None  # a child may use it from now on: never reuse it
         return (_rebuild_block, (self.arena, self.offset, self.size))
 
     def __del__(self) -> None:
         heap = self._heap
-        if heap is not None and self._reusable and self._epoch == heap.epoch:
-            heap._free(self.arena, self.offset, self.size)
+        if heap is not None and self._epoch == heap.epoch:
+            free = heap._free_lists.get(self._rounded)
+            if free is None:
+                free = heap._free_lists.setdefault(self._rounded, [])
+            free.append((self.arena, self.offset))
 
     def __repr__(self) -> str:
         return f"<Block {self.size} bytes at offset {self.offset} of arena fd {self.arena.fd}>"
@@ -96,13 +100,13 @@ class Heap:
 
     def malloc(self, size: int) -> Block:
         """Return a block of at least ``size`` bytes, aligned to :data:`ALIGNMENT`."""
-        if not isinstance(size, int) or size < 0:
+        if size < 0:
             raise ValueError(f"a block size must be a non-negative int, not {size!r}")
-        rounded = size_class(size)
+        rounded = ((size or 1) + ALIGNMENT - 1) & ~(ALIGNMENT - 1) if size <= _SMALL else size_class(size)
         if rounded > LARGE_BLOCK:
             pages = -(-rounded // page_size()) * page_size()
             self.arenas_created += 1
-            return Block(None, Arena(pages, purpose="heap"), 0, size, False)
+            return Block(None, Arena(pages, purpose="heap"), 0, size, rounded, False)
         free = self._free_lists.get(rounded)
         if free:
             try:
@@ -110,7 +114,7 @@ class Heap:
             except IndexError:  # another thread took the last one
                 pass
             else:
-                return Block(self, arena, offset, size, True)
+                return Block(self, arena, offset, size, rounded, True)
         with self._lock:
             current = self._arena
             if current is None or self._next + rounded > current.size:
@@ -119,14 +123,7 @@ class Heap:
                 self._next = 0
             offset = self._next
             self._next = offset + rounded
-        return Block(self, current, offset, size, False)
-
-    def _free(self, arena: Arena, offset: int, size: int) -> None:
-        rounded = size_class(size)
-        free = self._free_lists.get(rounded)
-        if free is None:
-            free = self._free_lists.setdefault(rounded, [])
-        free.append((arena, offset))
+        return Block(self, current, offset, size, rounded, False)
 
     def free_blocks(self) -> int:
         """How many freed blocks wait for reuse (for tests and diagnostics)."""
@@ -140,7 +137,7 @@ class Heap:
 
 
 def _rebuild_block(arena: Arena, offset: int, size: int) -> Block:
-    return Block(None, arena, offset, size, False)
+    return Block(None, arena, offset, size, size_class(size), False)
 
 
 heap = Heap()

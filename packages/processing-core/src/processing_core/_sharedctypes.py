@@ -36,6 +36,7 @@ typecode_to_type: dict[str, type[Any]] = {
 }
 
 _CTYPES_BASES = (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array)
+_SIZES = {type_: ctypes.sizeof(type_) for type_ in typecode_to_type.values()}
 _registered: set[type] = set()
 _memset = ctypes.memset
 _addressof = ctypes.addressof
@@ -54,7 +55,9 @@ def _ctype(typecode_or_type: str | type) -> type[Any]:
 
 
 def _on_block(type_: type[Any], block: Block) -> Any:
-    obj = type_.from_buffer(block.arena.map, block.offset)
+    # from_address rather than from_buffer (ten times cheaper): the block keeps its
+    # arena, and so the mapping, alive for as long as the object lives.
+    obj = type_.from_address(block.addr)
     obj._wrapper = block  # the block is freed when the ctypes object is collected
     if type_ not in _registered:
         ForkingPickler.register(type_, _reduce_ctype)
@@ -78,7 +81,13 @@ def RawValue(typecode_or_type: str | type, *args: Any) -> Any:
         typecode_or_type: a typecode (``c u b B h H i I l L q Q f d``) or a ctypes type.
         *args: passed to the type's constructor (none: zero).
     """
-    obj = _new_value(_ctype(typecode_or_type))
+    type_ = typecode_to_type.get(typecode_or_type) if isinstance(typecode_or_type, str) else None
+    if type_ is not None and len(args) == 1:
+        # A simple typecode with a value: the constructor sets every byte, no zeroing needed.
+        obj = _on_block(type_, heap.malloc(_SIZES[type_]))
+        obj.value = args[0]
+        return obj
+    obj = _new_value(type_ or _ctype(typecode_or_type))
     if args:
         obj.__init__(*args)
     return obj
