@@ -23,7 +23,7 @@ from typing import Any
 
 from processing_core._arena import Arena
 from processing_core._platform import page_size
-from processing_core._reduction import assert_spawning
+from processing_core._reduction import get_spawning_popen
 
 __all__ = ["ALIGNMENT", "ARENA_SIZE", "LARGE_BLOCK", "Block", "Heap", "heap"]
 
@@ -67,7 +67,13 @@ class Block:
         return self.addr
 
     def __reduce__(self) -> tuple[Any, ...]:
-        assert_spawning(self)
+        if get_spawning_popen() is None:
+            # Reached through the ctypes object built on the block: name what users see.
+            raise RuntimeError(
+                "shared ctypes objects (RawValue, RawArray) should only be shared between processes "
+                "through inheritance: pass them to the child when it is created (as an argument of "
+                "Process or a pool initializer), not through a queue, a pipe or pickle"
+            )
         self._heap = None  # a child may use it from now on: never reuse it
         return (_rebuild_block, (self.arena, self.offset, self.size))
 

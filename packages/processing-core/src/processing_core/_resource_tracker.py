@@ -89,7 +89,8 @@ def _start_tracker() -> tuple[socket.socket, int]:
         listener.listen(64)
         pid = os.posix_spawn(
             sys.executable,
-            [sys.executable, "-m", "processing_core._resource_tracker"],
+            # -c, not -m: the package imports this module, and runpy warns about that.
+            [sys.executable, "-c", "from processing_core._resource_tracker import _main; _main()"],
             os.environ,
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, theirs.fileno(), _FIRST_CONN_FD),
