@@ -186,3 +186,24 @@ def test_freed_slots_are_reused_and_start_fresh() -> None:
     again = SemLock(SEMAPHORE, 1, 5)
     assert again.handle == handle
     assert again._get_value() == 1 and again.maxvalue == 5
+
+
+def test_odd_but_valid_arguments() -> None:
+    lock = SemLock(SEMAPHORE, 1, 1)
+    assert lock.acquire(block=1, timeout=float("inf")) is True  # type: ignore[arg-type]
+    assert lock.acquire(block=None) is False  # type: ignore[arg-type]
+    assert lock.acquire(timeout=float("nan")) is False
+    lock.release()
+
+
+def test_slots_alive_across_a_fork_are_not_reused() -> None:
+    lock = SemLock(SEMAPHORE, 1, 1)
+    handle = lock.handle
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if lock.acquire(timeout=5) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    del lock
+    fresh = [SemLock(SEMAPHORE, 1, 1) for _ in range(10)]
+    assert handle not in {other.handle for other in fresh}

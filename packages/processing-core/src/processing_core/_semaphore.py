@@ -31,6 +31,7 @@ SEM_VALUE_MAX = 2**31 - 1
 
 _OK, _WOULD_BLOCK, _INTERRUPTED, _OWNER_DIED, _TOO_MANY, _NOT_OWNER = range(6)
 _SLOT_SIZE = int(lib.prc_sem_slot_size())
+_FOREVER = 1e9  # seconds
 _ARENA_SIZE = 1 << 20  # 16384 slots; pages are only backed once touched
 
 # Bound once: the uncontended path is one cffi call and no attribute lookups on lib.
@@ -136,10 +137,11 @@ class SemLock:
             OwnerDiedError: the lock is held by a process or thread that died.
         """
         if timeout is None or not block:
-            rc = _acquire(self._h, block, -1)
+            rc = _acquire(self._h, 1 if block else 0, -1)
             deadline = -1
         elif timeout > 0:
-            deadline = _monotonic_ns() + int(timeout * 1e9)
+            # Beyond ~30 years (or inf) a deadline means no deadline.
+            deadline = _monotonic_ns() + int(timeout * 1e9) if timeout < _FOREVER else -1
             rc = _acquire(self._h, 1, deadline)
         else:
             rc = _acquire(self._h, 0, -1)
