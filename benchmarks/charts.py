@@ -41,6 +41,7 @@ def family_chart(family: str, workloads: list[dict[str, Any]], path: Path) -> No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+    from matplotlib.transforms import blended_transform_factory as blend
 
     impls: list[str] = []
     for workload in workloads:
@@ -52,7 +53,14 @@ def family_chart(family: str, workloads: list[dict[str, Any]], path: Path) -> No
         labels.append(f"{workload['id']} [{workload['cpus']}]")
         for position, impl in enumerate(impls):
             row = next((r for r in workload["rows"] if r["impl"] == impl), None)
-            if row is None or row["speedup"] is None:
+            if row is None:
+                continue
+            if row["speedup"] is None:  # say why there is no bar rather than leave a silent gap
+                where = blend(axes.transAxes, axes.transData)
+                label = f"{impl}: {row['status']}"
+                axes.text(
+                    0.005, index + position * height, label, transform=where, fontsize=6, color="dimgray", va="center"
+                )
                 continue
             axes.barh(index + position * height, row["speedup"], height, color=_colour(impl))
     handles = []

@@ -156,7 +156,7 @@ def _cpu_bound(scale: Scale, n_cores: int) -> Workload:
 
 def _scaling(scale: Scale, n_cores: int) -> list[Workload]:
     found = []
-    for count in {"full": (1_000, 10_000, 100_000), "quick": (1_000, 10_000), "smoke": (100,)}[scale.mode]:
+    for count in {"full": (1_000, 10_000, 50_000), "quick": (1_000, 10_000), "smoke": (100,)}[scale.mode]:
         found.append(
             Workload(
                 id=f"pool.map.tasks{count}",
@@ -167,7 +167,7 @@ def _scaling(scale: Scale, n_cores: int) -> list[Workload]:
                 series=("pool map by task count", float(count)),
             )
         )
-    count = scale.n(400, 200, 8)
+    count = scale.n(200, 100, 8)
     loop = scale.n(20_000, 20_000, 500)
     work = [loop] * count
     for workers in (1, 2, 4):

@@ -48,7 +48,7 @@ def _python_pass(count: int) -> float:
 
 def workloads(scale: Scale) -> list[Workload]:
     found = []
-    counts = {"fork": scale.n(100, 30, 3), "spawn": scale.n(10, 4, 1), "forkserver": scale.n(40, 15, 2)}
+    counts = {"fork": scale.n(60, 30, 3), "spawn": scale.n(10, 4, 1), "forkserver": scale.n(25, 15, 2)}
     for method in METHODS:
         count = counts[method]
         lookups = {
