@@ -96,6 +96,13 @@ int64_t prc_frame_send(int fd, int is_socket, const char *buf, uint64_t len, uin
             return -(int64_t)err;
         }
         done += (uint64_t)written;
+        size_t asked = iov[0].iov_len + (count > 1 ? iov[1].iov_len : 0);
+        if ((size_t)written < asked && done < total) {
+            /* A short write may hide a signal that arrived once data had moved:
+             * return so that the caller runs the signal handlers, then resumes. */
+            *progress = done;
+            return -EINTR;
+        }
     }
     *progress = 0; /* ready for the next frame */
     return 0;
@@ -135,6 +142,7 @@ int64_t prc_frame_recv(int fd, int is_socket, prc_frame_in *st, char *buf, uint6
             return st->header_got == 0 ? PRC_FRAME_EOF : PRC_FRAME_TRUNCATED;
         if (got < 0)
             return -(int64_t)errno;
+        size_t asked = st->header_len - st->header_got;
         st->header_got += (uint32_t)got;
         if (st->header_got == 4 && st->header_len == 4) {
             uint32_t short_length = get_be32(st->header);
@@ -145,18 +153,23 @@ int64_t prc_frame_recv(int fd, int is_socket, prc_frame_in *st, char *buf, uint6
         }
         if (st->header_got == 12)
             st->length = ((uint64_t)get_be32(st->header + 4) << 32) | get_be32(st->header + 8);
+        if ((size_t)got < asked && st->header_got < st->header_len)
+            return -EINTR; /* short read: maybe a signal; let the caller check and resume */
     }
     if (st->length > maxlen)
         return PRC_FRAME_TOO_LONG;
     if (st->length > cap)
         return PRC_FRAME_NEED_BUFFER;
     while (st->got < st->length) {
-        ssize_t got = read_some(fd, is_socket, buf + st->got, (size_t)(st->length - st->got));
+        uint64_t rest = st->length - st->got;
+        ssize_t got = read_some(fd, is_socket, buf + st->got, (size_t)rest);
         if (got == 0)
             return PRC_FRAME_TRUNCATED;
         if (got < 0)
             return -(int64_t)errno;
         st->got += (uint64_t)got;
+        if ((uint64_t)got < rest && (uint64_t)got < PRC_IO_CHUNK && st->got < st->length)
+            return -EINTR; /* short read: maybe a signal; let the caller check and resume */
     }
     int64_t length = (int64_t)st->length;
     reset_frame(st);

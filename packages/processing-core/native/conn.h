@@ -5,9 +5,11 @@
  * 0xffffffff followed by an 8-byte big-endian length (the same framing as the
  * standard library's connections, so the two can exchange raw bytes).
  *
- * Every call does as much as it can and records its progress in the caller's state,
- * so that a call interrupted by a signal (-EINTR) can be resumed after the Python
- * signal handlers ran, without losing or repeating a byte.
+ * Every call records its progress in the caller's state, so that a call interrupted
+ * by a signal (-EINTR) can be resumed after the Python signal handlers ran, without
+ * losing or repeating a byte.  A short read or write also returns -EINTR ("call
+ * again"): the kernel reports a signal that arrives after some data moved only as a
+ * short count, and the handlers must get their chance to run.
  */
 #ifndef PROCESSING_CONN_H
 #define PROCESSING_CONN_H

@@ -391,8 +391,6 @@ class Connection:
             timeout: how long to wait, in seconds; ``None`` waits for ever.
         """
         handle = self._check(True)
-        if self._pending is not None:
-            return True
         if timeout is None:
             deadline = None
             wait_ms = -1

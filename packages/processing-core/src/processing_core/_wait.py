@@ -44,9 +44,6 @@ def wait(object_list: Iterable[Any], timeout: float | None = None) -> list[Any]:
             by_fd[fd] = []
             poller.register(fd, select.POLLIN | select.POLLPRI)
         by_fd[fd].append(obj)
-    ready_now = [obj for obj in objects if getattr(obj, "_pending", None) is not None]
-    if ready_now:
-        return ready_now
     deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
     while True:
         wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
