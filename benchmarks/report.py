@@ -46,6 +46,9 @@ def row_cells(row: dict[str, Any], workload: dict[str, Any]) -> list[str]:
 
 def text_report(document: dict[str, Any]) -> str:
     lines = [_header_line(document)]
+    for name, info in document["anchors"].items():
+        if info["status"] != "ok":
+            lines.append(f"anchor {name}: {info['status']} ({info['error']}): its rows are marked so")
     for workload in document["workloads"]:
         lines.append("")
         lines.append(f"{workload['id']}  [{workload['cpus']} CPU]  {workload['title']}")

@@ -7,6 +7,7 @@ whatever they return.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import types
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import common, harness, results, run, targets  # noqa: E402
+from benchmarks import common, harness, report, results, run, targets  # noqa: E402
 from benchmarks.harness import ERROR, NOT_INSTALLED, NOT_YET, OK, Case, Workload  # noqa: E402
 
 
@@ -218,3 +219,23 @@ def test_strict_fails_on_broken_anchor_rows_not_on_processing_rows(monkeypatch, 
     output = tmp_path / "out.json"
     assert run.main(["--smoke", "--strict", "--no-docs", "--output", str(output)]) == expected
     assert json.loads(output.read_text())["workloads"][0]["rows"]
+
+
+def test_a_pinned_workload_runs_on_one_cpu_and_restores_the_affinity():
+    before = os.sched_getaffinity(0)
+    seen = []
+
+    def body():
+        seen.append(os.sched_getaffinity(0))
+        return 1.0
+
+    workload = Workload("w@1cpu", "f", "t", "op", [Case("multiprocessing", body, 1)], pinned=True)
+    harness.run_workload(workload, repetitions=2, warmup=0, timeout=30)
+    assert seen == [{min(before)}, {min(before)}]
+    assert os.sched_getaffinity(0) == before
+
+
+def test_an_anchor_that_does_not_import_is_named_in_the_report():
+    document = _minimal_document()
+    document["anchors"] = {"faster-fifo": {"status": NOT_INSTALLED, "error": "ImportError: no compiler"}}
+    assert "anchor faster-fifo: not installed (ImportError: no compiler)" in report.text_report(document)
