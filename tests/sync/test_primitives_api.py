@@ -130,7 +130,7 @@ def _wait_until(predicate, seconds: float = WAIT) -> None:
 
 
 def _event_sleepers(event: ps.Event) -> int:
-    return sum(counter._get_value() for counter in event._sleepers)
+    return event._sleepers.count()
 
 
 def test_event_pulse_wakes_the_sleepers_and_not_a_later_waiter(process_backend: Backend) -> None:
@@ -149,7 +149,7 @@ def test_condition_notify_all_is_not_stolen_by_a_later_waiter(process_backend: B
     cond = ps.Condition()
     ready, woke = ps.Semaphore(0), ps.Semaphore(0)
     early = [process_backend.start(sync_twins.wait_on_condition, cond, ready, woke, WAIT) for _ in range(3)]
-    _wait_until(lambda: cond._sleepers._get_value() == 3)
+    _wait_until(lambda: cond._sleepers.count() == 3)
     with cond:
         cond.notify_all()
     late = process_backend.start(sync_twins.wait_on_condition, cond, ready, woke, 0.3)

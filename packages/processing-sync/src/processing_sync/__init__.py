@@ -7,7 +7,8 @@ see the documentation's roadmap.
 
 from __future__ import annotations
 
-from processing_sync._condition import Barrier, BrokenBarrierError, Condition
+from processing_sync._barrier import Barrier, BrokenBarrierError
+from processing_sync._condition import Condition
 from processing_sync._contexts import register_context_methods
 from processing_sync._event import Event
 from processing_sync._locks import BoundedSemaphore, Lock, RLock, Semaphore

@@ -11,7 +11,7 @@ from typing import Any
 
 from processing_core._context import register_context_method
 
-from processing_sync import _condition, _event, _locks, _sharedctypes
+from processing_sync import _barrier, _condition, _event, _locks, _sharedctypes
 
 
 def _bound(factory: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,7 +33,7 @@ def register_context_methods() -> None:
         _locks.BoundedSemaphore,
         _condition.Condition,
         _event.Event,
-        _condition.Barrier,
+        _barrier.Barrier,
         _sharedctypes.Value,
         _sharedctypes.Array,
     ]
