@@ -66,6 +66,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "harness works; failed processing rows are reported, not fatal)",
     )
     parser.add_argument("--list", action="store_true", help="list the workload ids and exit")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: redraw the report, charts and page from a results file",
+    )
     return parser.parse_args(argv)
 
 
@@ -144,13 +150,18 @@ def main(argv: list[str] | None = None) -> int:
         scratch / "smoke.json" if scratch else ROOT / "benchmarks" / "results" / f"{args.mode}.json"
     )
     docs_dir = args.docs_dir or (scratch / "docs" if scratch else ROOT / "docs")
-    document = measure(args)
+    if args.render:
+        document = json.loads(args.render.read_text())
+        output = args.render
+    else:
+        document = measure(args)
     problems = validate(document)
     if problems:
         print("results document is malformed:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 1
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=1) + "\n")
+    if not args.render:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(document, indent=1) + "\n")
     print(report.text_report(document))
     print(f"\nresults: {output}")
     if not args.no_docs:

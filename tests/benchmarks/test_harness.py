@@ -239,3 +239,12 @@ def test_an_anchor_that_does_not_import_is_named_in_the_report():
     document = _minimal_document()
     document["anchors"] = {"faster-fifo": {"status": NOT_INSTALLED, "error": "ImportError: no compiler"}}
     assert "anchor faster-fifo: not installed (ImportError: no compiler)" in report.text_report(document)
+
+
+def test_render_reports_a_saved_document_without_measuring(monkeypatch, tmp_path, capsys):
+    saved = tmp_path / "saved.json"
+    saved.write_text(json.dumps(_minimal_document()))
+    monkeypatch.setattr(run, "measure", lambda args: pytest.fail("--render must not measure"))
+    assert run.main(["--render", str(saved), "--no-docs"]) == 0
+    assert "pipe.bytes.64B" in capsys.readouterr().out
+    assert json.loads(saved.read_text()) == _minimal_document()
