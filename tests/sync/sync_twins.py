@@ -259,3 +259,10 @@ def move_point(point: Any, dx: float) -> int:
 
 def check_value(value: Any, expected: Any) -> int:
     return 0 if value.value == expected else 8
+
+
+def wait_on_condition_forever(cond: Any, ready: Any) -> int:
+    with cond:
+        ready.release()
+        cond.wait()
+    return 0

@@ -121,3 +121,23 @@ def test_pickling_outside_a_child_start_names_the_type(make) -> None:
     obj = make(sync_twins.Backend("spawn"))
     with pytest.raises(RuntimeError, match=type(obj).__name__):
         pickle.dumps(obj)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_waiter_killed_in_condition_wait_hangs_nobody(process_backend: Backend) -> None:
+    cond, ready, woke = process_backend.Condition(), process_backend.Semaphore(0), process_backend.Semaphore(0)
+    doomed = process_backend.start(sync_twins.wait_on_condition_forever, cond, ready)
+    assert ready.acquire(True, WAIT)
+    with cond:  # the doomed waiter is asleep in wait()
+        pass
+    doomed.kill()
+    doomed.join(WAIT)
+    for _ in range(3):
+        live = process_backend.start(sync_twins.wait_on_condition, cond, ready, woke, WAIT)
+        assert ready.acquire(True, WAIT)
+        with cond:
+            cond.notify_all()
+        assert process_backend.join(live) == [0]
+    with cond:
+        assert cond.wait(0.01) is False
