@@ -8,14 +8,10 @@ import time
 
 
 def echo(conn) -> None:  # type: ignore[no-untyped-def]
-    """Send back every message until the peer closes."""
-    try:
-        while True:
-            conn.send_bytes(conn.recv_bytes())
-    except EOFError:
-        pass
-    finally:
-        conn.close()
+    """Send back every message until b"stop" (a forked child may hold the other end too)."""
+    with conn:
+        while (message := conn.recv_bytes()) != b"stop":
+            conn.send_bytes(message)
 
 
 def report_digest(reader, writer) -> None:  # type: ignore[no-untyped-def]
