@@ -127,3 +127,30 @@ def test_failing_initializer_fails_tasks_instead_of_hanging(ctx) -> None:
         with pytest.raises(processing_core.ProcessError, match="initializer") as info:
             result.get(30)
         assert isinstance(info.value.__cause__, RuntimeError)
+
+
+EXIT_WITHOUT_CLOSE = """
+import sys
+sys.path.insert(0, {targets!r})
+import pool_targets as t
+from processing_pool import Pool
+
+if __name__ == "__main__":
+    pool = Pool(2, context={method!r})
+    busy = pool.apply_async(t.sleep_then, (60,))
+    print(pool.apply(t.square, (4,)), flush=True)
+    # No close(), no join(): leaving must stop the workers, not wait for them.
+"""
+
+
+@pytest.mark.timeout(60)
+def test_exiting_without_closing_does_not_hang(start_method: str, tmp_path: Path) -> None:
+    import subprocess
+
+    script = tmp_path / "leave.py"
+    script.write_text(EXIT_WITHOUT_CLOSE.format(targets=str(Path(__file__).parent), method=start_method))
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=45, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "16"
+    assert time.monotonic() - started < 45

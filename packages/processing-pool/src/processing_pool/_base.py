@@ -23,6 +23,7 @@ from processing_pool._progress import ProgressOption, make_progress
 from processing_pool._results import ApplyResult, IMapIterator, IMapUnorderedIterator, MapResult
 
 RUN, CLOSE, TERMINATE = 0, 1, 2
+SUBMIT_GROUP = 2
 _STATE_NAMES = {RUN: "RUN", CLOSE: "CLOSE", TERMINATE: "TERMINATE"}
 _EMPTY_KWDS: Mapping[str, Any] = {}
 
@@ -258,12 +259,17 @@ class BasePool:
             chunksize = map_chunksize(len(items), self._backend.size)
         reporter = make_progress(progress, len(items), getattr(func, "__name__", "map"))
         result: MapResult[Any] = MapResult(len(items), chunksize, callback, error_callback, progress=reporter)
-        tasks: list[Task] = [
-            (result, index, func, mode, items[start : start + chunksize])
-            for index, start in enumerate(range(0, len(items), chunksize))
-        ]
+        # Hand chunks over a few at a time, so that the workers start on the first ones
+        # while the rest are still being pickled.
+        submit = self._backend.submit
+        tasks: list[Task] = []
+        for index, start in enumerate(range(0, len(items), chunksize)):
+            tasks.append((result, index, func, mode, items[start : start + chunksize]))
+            if len(tasks) >= SUBMIT_GROUP:
+                submit(tasks)
+                tasks = []
         if tasks:
-            self._backend.submit(tasks)
+            submit(tasks)
         return result
 
     def _imap(

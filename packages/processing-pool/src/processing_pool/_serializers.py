@@ -7,7 +7,9 @@ notebook by value, which matters under the spawn and forkserver start methods.
 
 from __future__ import annotations
 
+import io
 import pickle
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +28,32 @@ class Serializer:
     loads: Callable[[Any], Any]
 
 
+class _ThreadPickler(threading.local):
+    """One reusable pickler per thread: making a pickler costs more than pickling a small task."""
+
+    def __init__(self) -> None:
+        self.buffer = io.BytesIO()
+        self.pickler = ForkingPickler(self.buffer, pickle.HIGHEST_PROTOCOL)
+        self.busy = False
+
+
+_thread_pickler = _ThreadPickler()
+
+
 def _pickle_dumps(obj: Any) -> bytes:
-    return bytes(ForkingPickler.dumps(obj, pickle.HIGHEST_PROTOCOL))
+    state = _thread_pickler
+    if state.busy:  # a reducer pickling something itself: use a fresh pickler
+        return bytes(ForkingPickler.dumps(obj, pickle.HIGHEST_PROTOCOL))
+    state.busy = True
+    buffer = state.buffer
+    try:
+        state.pickler.dump(obj)
+        return buffer.getvalue()
+    finally:
+        buffer.seek(0)
+        buffer.truncate()
+        state.pickler.clear_memo()
+        state.busy = False
 
 
 def get_serializer(name: str) -> Serializer:

@@ -17,6 +17,7 @@ import pickle
 import selectors
 import threading
 import time
+import types
 from typing import Any
 
 from processing_core._errors import ProcessError, TimeoutError
@@ -35,8 +36,11 @@ MAX_BATCH_TASKS = 256
 # so slow tasks travel alone while tiny ones share the cost of a round trip.
 TARGET_BATCH_SECONDS = 0.002
 FIRST_BATCH_TASKS = 16  # before any task has been timed
+PREFETCH_BELOW_SECONDS = 0.005
 MAX_BATCH_BYTES = 4 << 20
 STOP_FRAME = encode(pickle.dumps(None))
+FUNCTION_CACHE_SIZE = 1024
+_BY_NAME = (types.FunctionType, types.BuiltinFunctionType)
 TERMINATE_GRACE_SECONDS = 1.0
 
 
@@ -65,7 +69,10 @@ class ProcessBackend:
         self._max_memory = max_memory_per_child
         self._open_jobs = open_jobs
         self._lock = threading.Lock()
-        self._pending: collections.deque[tuple[Any, int, bytes]] = collections.deque()
+        self._pending: collections.deque[tuple[Any, int, Any]] = collections.deque()
+        # Pickling a function by name is slow next to a tiny task: pickle each one once.
+        self._function_cache: dict[Any, bytes] = {}
+        self._cache_functions = serializer.name == "pickle"
         self._closing = False
         self._terminating = False
         self._finished = False
@@ -97,7 +104,7 @@ class ProcessBackend:
         dumps = self._dumps
         for job, index, func, mode, items in tasks:
             try:
-                payload = dumps((func, mode, items))
+                payload = (*self._function_bytes(func), dumps((mode, items)))
             except Exception as exc:
                 error = SerializationError(f"the task could not be pickled: {type(exc).__name__}: {exc}")
                 error.__cause__ = exc
@@ -112,6 +119,22 @@ class ProcessBackend:
             self._wake_pending = True
         if wake:
             self._wake()
+
+    def _function_bytes(self, func: Any) -> tuple[bytes, bool]:
+        """The pickled function, and whether the worker may keep it for later tasks.
+
+        Only plain functions and builtins are cached: the standard pickler sends them by
+        name, so their bytes never change; anything else may carry state that does.
+        """
+        if not (self._cache_functions and type(func) in _BY_NAME):
+            return self._dumps(func), False
+        cached = self._function_cache.get(func)
+        if cached is None:
+            cached = self._dumps(func)
+            if len(self._function_cache) >= FUNCTION_CACHE_SIZE:
+                self._function_cache.clear()
+            self._function_cache[func] = cached
+        return cached, True
 
     def wake(self) -> None:
         """Make the supervisor look at its state again."""
@@ -201,7 +224,7 @@ class ProcessBackend:
         ready = [slot for slot in self._slots if slot.ready and not slot.retiring]
         if not ready:
             return
-        limit = 1 if self._task_timeout is not None else 2
+        limit = self._batches_per_worker()
         # Fewest tasks in flight first, so work spreads evenly.
         ready.sort(key=lambda slot: len(slot.inflight))
         for slot in ready:
@@ -209,6 +232,15 @@ class ProcessBackend:
                 self._send_batch(slot)
             if slot.outbuf:
                 self._flush(slot)
+
+    def _batches_per_worker(self) -> int:
+        """Send a second batch before the first is done only when tasks are known to be short.
+
+        A batch queued behind a long task would wait for it while another worker idles.
+        """
+        if self._task_timeout is not None or self._task_seconds is None:
+            return 1
+        return 2 if self._task_seconds < PREFETCH_BELOW_SECONDS else 1
 
     def _batch_cap(self) -> int:
         seconds = self._task_seconds
@@ -224,14 +256,14 @@ class ProcessBackend:
             count = max(1, min(self._batch_cap(), -(-len(pending) // (2 * self._size))))
         if self._maxtasks is not None:
             count = min(count, self._maxtasks - slot.dispatched)
-        payloads: list[bytes] = []
+        payloads: list[Any] = []
         size = 0
         inflight = slot.inflight
         sequence = slot.dispatched
         while pending and len(payloads) < count and (size < MAX_BATCH_BYTES or not payloads):
             job, index, payload = pending.popleft()
             payloads.append(payload)
-            size += len(payload)
+            size += len(payload[2])
             inflight.append([job, index, False, sequence, payload])
             sequence += 1
         inflight[-1][2] = True  # the last task of a batch

@@ -24,6 +24,7 @@ from processing_pool._wire import FrameReader, InheritedFd, encode, read_frame, 
 READY, RESULTS, INIT_FAILED = 0, 1, 2
 FLUSH_AFTER_SECONDS = 0.005
 SEND_AT_ONCE_AFTER = 0.001
+FUNCTION_CACHE_SIZE = 1024
 
 
 def _resident_bytes() -> int:
@@ -48,11 +49,24 @@ def _exception_payload(exc: BaseException, serializer: Serializer) -> bytes:
         return serializer.dumps(ExceptionWithTraceback(replacement, detail))
 
 
-def run_payload(payload: bytes, serializer: Serializer) -> tuple[bool, bytes, float]:
-    """Run one pickled task; return (ok, pickled value or exception, seconds of work)."""
+def run_payload(
+    payload: tuple[bytes, bool, bytes], serializer: Serializer, functions: dict[bytes, Any]
+) -> tuple[bool, bytes, float]:
+    """Run one pickled task; return (ok, pickled value or exception, seconds of work).
+
+    ``payload`` is (pickled function, whether it may be cached, pickled (mode, items)).
+    """
     started = time.perf_counter()
+    function_bytes, cacheable, call_bytes = payload
     try:
-        func, mode, items = serializer.loads(payload)
+        func = functions.get(function_bytes) if cacheable else None
+        if func is None:
+            func = serializer.loads(function_bytes)
+            if cacheable:
+                if len(functions) >= FUNCTION_CACHE_SIZE:
+                    functions.clear()
+                functions[function_bytes] = func
+        mode, items = serializer.loads(call_bytes)
     except Exception as exc:
         error = SerializationError(f"the task could not be unpickled in the worker: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
@@ -109,6 +123,7 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
     # die, the parent runs again the tasks it had not begun, and fails only the others.
     started = _shared_counter(progress_file)
     begun = 0
+    functions: dict[bytes, Any] = {}
     reader = FrameReader()
     pending: list[bytes] = []
     loads = serializer.loads
@@ -125,7 +140,7 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
             begun += 1
             if started is not None:
                 started[0] = begun
-            outcome = run_payload(payload, serializer)
+            outcome = run_payload(payload, serializer, functions)
             results.append(outcome)
             # Send at once after a task that took a while (the write is noise next to it),
             # so that a later crash cannot take its result along.
