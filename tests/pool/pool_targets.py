@@ -178,3 +178,24 @@ def nested_pool_sum(n: int) -> int:
         inner.close()
         inner.join()
     return result
+
+
+class ParentHostileError(Exception):
+    """Unpickles in a worker, but not in the parent whose pid it carries."""
+
+    def __init__(self, parent_pid: int) -> None:
+        super().__init__(parent_pid)
+        self.parent_pid = parent_pid
+
+    def __reduce__(self) -> Any:
+        return (_rebuild_hostile, (self.parent_pid,))
+
+
+def _rebuild_hostile(parent_pid: int) -> ParentHostileError:
+    if os.getpid() == parent_pid:
+        raise RuntimeError("this exception refuses to be unpickled in the parent")
+    return ParentHostileError(parent_pid)
+
+
+def raise_parent_hostile(parent_pid: int) -> None:
+    raise ParentHostileError(parent_pid)

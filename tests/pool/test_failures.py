@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -168,3 +170,21 @@ def test_task_timeout_kills_and_replaces_the_worker(ctx) -> None:
         _still_usable(pool)
         pool.close()
         pool.join()
+
+
+def test_exception_that_fails_to_unpickle_in_the_parent(pool: Pool) -> None:
+    with pytest.raises(SerializationError, match="exception could not be unpickled") as info:
+        pool.apply(t.raise_parent_hostile, (os.getpid(),))
+    assert "refuses to be unpickled in the parent" in str(info.value.__cause__)
+    _still_usable(pool)
+
+
+def test_idle_worker_killed_is_replaced(pool: Pool) -> None:
+    victim = pool._backend._slots[0].process.pid
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while victim in [slot.process.pid for slot in pool._backend._slots] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert victim not in set(pool.map(t.pid_of, range(20), 1))
+    _still_usable(pool)
+    assert len(pool._backend._slots) == 2
