@@ -266,3 +266,12 @@ def wait_on_condition_forever(cond: Any, ready: Any) -> int:
         ready.release()
         cond.wait()
     return 0
+
+
+def increment_under_plain_lock(value: Any, times: int) -> int:
+    """With a non-recursive lock, update the raw object while holding it (as in multiprocessing)."""
+    obj = value.get_obj()
+    for _ in range(times):
+        with value:
+            obj.value += 1
+    return 0

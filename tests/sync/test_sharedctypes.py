@@ -121,7 +121,7 @@ def test_children_see_and_change_shared_values(process_backend: Backend) -> None
 
 def test_a_value_with_a_plain_lock_counts_across_processes(process_backend: Backend) -> None:
     counter = ps.Value("i", 0, lock=ps.Lock())
-    workers = [process_backend.start(sync_twins.increment, counter, 300) for _ in range(3)]
+    workers = [process_backend.start(sync_twins.increment_under_plain_lock, counter, 300) for _ in range(3)]
     assert process_backend.join(*workers) == [0, 0, 0]
     assert counter.value == 900
 
