@@ -154,3 +154,32 @@ def test_exiting_without_closing_does_not_hang(start_method: str, tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "16"
     assert time.monotonic() - started < 45
+
+
+def test_pool_used_only_through_its_results(ctx) -> None:
+    # Nothing but the iterator refers to the pool: it must live until the loop ends,
+    # then go (its workers with it) when the iterator does.
+    assert sum(Pool(2, context=ctx).imap(t.square, range(200))) == sum(x * x for x in range(200))
+    assert Pool(1, context=ctx).apply_async(t.square, (9,)).get(30) == 81
+    gc.collect()
+
+
+def test_a_pool_in_a_forked_child_refuses_work() -> None:
+    import os
+
+    pool = Pool(1, context="fork")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's pool is not ours to use
+        try:
+            pool.apply_async(t.square, (2,))
+        except RuntimeError:
+            os.write(write_end, b"refused")
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 100) == b"refused"
+    os.close(read_end)
+    pool.close()
+    pool.join()

@@ -68,6 +68,7 @@ class BasePool:
         if not callable(func):
             raise TypeError(f"func must be callable, not {type(func).__name__}")
         result: ApplyResult[Any] = ApplyResult(callback, error_callback)
+        result._pool = self  # a pool used only through its results stays alive for them
         if type(args) is not tuple:
             args = tuple(args)
         self._backend.submit([(result, 0, func, APPLY, (args, kwds))])
@@ -259,6 +260,7 @@ class BasePool:
             chunksize = map_chunksize(len(items), self._backend.size)
         reporter = make_progress(progress, len(items), getattr(func, "__name__", "map"))
         result: MapResult[Any] = MapResult(len(items), chunksize, callback, error_callback, progress=reporter)
+        result._pool = self
         # Hand chunks over a few at a time, so that the workers start on the first ones
         # while the rest are still being pickled.
         submit = self._backend.submit
@@ -288,6 +290,7 @@ class BasePool:
         length = known_length(iterable)
         reporter = make_progress(progress, length, getattr(func, "__name__", "imap"))
         result = iterator_class(progress=reporter)
+        result._pool = self  # `for x in Pool().imap(...)` must not collect the pool mid-loop
         workers = self._backend.size
         open_jobs = self._open_jobs
 

@@ -55,6 +55,7 @@ class ApplyResult(Generic[T]):
         # An Event is made only when someone waits: most results are collected after the fact.
         self._event: threading.Event | None = None
         self._done_callbacks: list[Callable[[], object]] | None = None
+        self._pool: object = None
 
     # ---------------------------------------------------------------- public API
 
@@ -226,6 +227,7 @@ class IMapIterator(Iterator[T]):
         self._progress = progress
         self._feeder: LazyFeeder | None = None
         self._on_done: Callable[[Any], object] | None = None
+        self._pool: object = None
 
     def __iter__(self) -> IMapIterator[T]:
         return self

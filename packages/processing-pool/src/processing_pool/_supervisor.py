@@ -28,7 +28,7 @@ from processing_pool._errors import SerializationError, WorkerLostError
 from processing_pool._serializers import Serializer
 from processing_pool._wire import drain_nonblocking, encode
 from processing_pool._worker import INIT_FAILED, READY, RESULTS
-from processing_pool._workers import WorkerSlot, start_worker
+from processing_pool._workers import WorkerSlot, _parent_side_fds, start_worker
 
 WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
 MAX_BATCH_TASKS = 256
@@ -85,9 +85,14 @@ class ProcessBackend:
         self._slots: list[WorkerSlot] = []
         self._task_seconds: float | None = None  # a running average of the time a task takes
         self._numbers = iter(range(1, 1 << 62))
-        self._next_slot = 0
-        for _ in range(size):
-            self._start_worker()
+        self._owner_pid = os.getpid()
+        _parent_side_fds.update((self._wake_r, self._wake_w))
+        try:
+            for _ in range(size):
+                self._start_worker()
+        except BaseException:
+            self._shutdown()  # the workers started so far must not outlive a failed start
+            raise
         self._thread = threading.Thread(target=self._run, name="PoolSupervisor", daemon=True)
         self._thread.start()
 
@@ -100,6 +105,8 @@ class ProcessBackend:
 
     def submit(self, tasks: list[Task]) -> None:
         """Pickle the tasks here, in the caller's thread, and queue them for the supervisor."""
+        if os.getpid() != self._owner_pid:
+            raise RuntimeError("a pool can only be used by the process that created it, not by a child")
         entries = []
         dumps = self._dumps
         for job, index, func, mode, items in tasks:
@@ -465,5 +472,6 @@ class ProcessBackend:
         self._slots.clear()
         self._fail_pending(stopped, "the pool was terminated before this task ran")
         self._selector.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        for fd in (self._wake_r, self._wake_w):
+            _parent_side_fds.discard(fd)
+            os.close(fd)
