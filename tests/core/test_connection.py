@@ -430,3 +430,37 @@ def test_message_over_4_gib():
 def test_top_level_exports():
     assert processing_core.Pipe is Pipe
     assert processing_core.Connection is Connection
+
+
+class Payload:
+    """A picklable object a test can hold weakly."""
+
+
+def test_sent_objects_are_not_kept_alive():
+    import weakref
+
+    a, b = Pipe()
+    with a, b:
+        payload = Payload()
+        ref = weakref.ref(payload)
+        a.send([payload, payload])
+        del payload
+        assert ref() is None
+        first, second = b.recv()
+        assert first is second and isinstance(first, Payload)
+
+
+def test_reducer_that_sends_on_the_same_connection():
+    a, b = Pipe()
+
+    class Nested:
+        def __reduce__(self):
+            a.send("inner")  # re-entrant send while the outer object is being pickled
+            return str, ("outer",)
+
+    with a, b:
+        a.send(Nested())
+        assert b.recv() == "inner"
+        assert b.recv() == "outer"
+        a.send({"after": 1})
+        assert b.recv() == {"after": 1}

@@ -57,6 +57,11 @@ def _dumps(obj: Any) -> memoryview:
     return buffer.getbuffer()
 
 
+def _new_pickler() -> tuple[io.BytesIO, ForkingPickler]:
+    stream = io.BytesIO()
+    return stream, ForkingPickler(stream, _HIGHEST)
+
+
 class Connection:
     """One end of a connection: a socket or a pipe carrying whole messages.
 
@@ -88,6 +93,7 @@ class Connection:
         self._progress = ffi.new("uint64_t *")
         self._scratch = _new_raw("char[]", _SCRATCH_SIZE) if readable else ffi.NULL
         self._pending: Any = None  # buffer of a large message whose reading was interrupted
+        self._pickler: tuple[io.BytesIO, ForkingPickler] | None = _new_pickler() if writable else None
         self._limit = _NO_LIMIT
         self.max_message_size = max_message_size
 
@@ -243,12 +249,34 @@ class Connection:
         handle = self._handle
         if handle is None or not self._writable:
             self._check(False)
-        buffer = _dumps(obj)
-        pointer = _from_buffer(buffer)
-        size = len(buffer)
-        rc = _frame_send(handle, self._is_socket, pointer, size, self._progress)
+        cached = self._pickler
+        if cached is None:
+            buffer = _dumps(obj)
+            data: Any = _from_buffer(buffer)
+            size = len(buffer)
+        else:
+            # The connection's own pickler and buffer, reused: no set-up per message.
+            self._pickler = None  # taken, so a reducer that sends on this connection gets its own
+            stream, pickler = cached
+            stream.seek(0)
+            stream.truncate()
+            try:
+                pickler.dump(obj)
+            except BaseException:
+                self._pickler = _new_pickler()  # the old one may hold half a pickle
+                raise
+            finally:
+                pickler.clear_memo()  # the memo must not keep the objects sent alive
+            size = stream.tell()
+            if size <= _SCRATCH_SIZE:
+                data = stream.getvalue()
+                self._pickler = cached
+            else:
+                data = _from_buffer(stream.getbuffer())  # a large pickle: no copy, and no reuse
+                self._pickler = _new_pickler()
+        rc = _frame_send(handle, self._is_socket, data, size, self._progress)
         if rc:
-            self._send_retry(rc, pointer, size)
+            self._send_retry(rc, data, size)
 
     # --------------------------------------------------------------- receive
 
