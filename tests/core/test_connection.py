@@ -12,9 +12,8 @@ import struct
 import threading
 import time
 
-import pytest
-
 import processing_core
+import pytest
 from processing_core import BufferTooShort
 from processing_core.connection import Connection, Pipe
 
@@ -217,7 +216,7 @@ def test_truncated_payload_names_the_problem():
     with conn:
         peer.sendall(struct.pack("!i", 100) + b"x" * 10)
         peer.close()
-        with pytest.raises(OSError, match="end of file during message.*100 bytes"):
+        with pytest.raises(OSError, match=r"end of file during message.*100 bytes"):
             conn.recv_bytes()
         assert conn.closed
 
@@ -226,7 +225,7 @@ def test_truncated_header_names_the_problem():
     peer, conn = raw_pair()
     peer.sendall(b"\0\0")
     peer.close()
-    with pytest.raises(OSError, match="end of file during message.*header"):
+    with pytest.raises(OSError, match=r"end of file during message.*header"):
         conn.recv()
 
 

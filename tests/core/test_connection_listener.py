@@ -12,7 +12,6 @@ import struct
 import threading
 
 import pytest
-
 from processing_core import AuthenticationError
 from processing_core._reduction import ForkingPickler
 from processing_core.connection import (
@@ -115,7 +114,7 @@ def test_abstract_address_leaves_no_file(tmp_path):
     before = set(os.listdir(tmp_path))
     with Listener(address) as listener:
         assert listener.address == address
-        thread, result = serve_once(listener)
+        thread, _result = serve_once(listener)
         with Client(address) as conn:
             conn.send(1)
             assert conn.recv() == "pong"

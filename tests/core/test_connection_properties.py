@@ -8,7 +8,6 @@ import threading
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from processing_core import BufferTooShort
 from processing_core.connection import Connection, Pipe
 

@@ -302,7 +302,7 @@ class Connection:
         scratch = self._scratch
         n = _frame_recv(handle, self._is_socket, self._frame, scratch, _SCRATCH_SIZE, limit)
         if n >= 0:
-            return _unpack(scratch, n)  # type: ignore[no-any-return]
+            return _unpack(scratch, n)
         result = self._recv_slow(n, limit, scratch, _SCRATCH_SIZE)
         return _unpack(scratch, result) if isinstance(result, int) else bytes(result)
 
