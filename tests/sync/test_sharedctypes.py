@@ -132,3 +132,17 @@ def test_contexts_offer_value_and_array() -> None:
     ctx = get_context("forkserver")
     assert ctx.Value("i", 3).value == 3
     assert list(ctx.Array("i", [1, 2])) == [1, 2]
+
+
+def test_wrappers_work_with_a_foreign_lock() -> None:
+    """A lock that is not one of ours (here a thread lock) takes the generic path."""
+    import threading
+
+    value = ps.Value("i", 1, lock=threading.RLock())
+    value.value += 1
+    assert value.value == 2
+    array = ps.Array("i", 3, lock=threading.Lock())
+    array[1] = 5
+    assert array[:] == [0, 5, 0]
+    with array:
+        assert array.get_obj()[1] == 5

@@ -12,9 +12,10 @@ import ctypes
 from types import TracebackType
 from typing import Any
 
+from processing_core import _semaphore
 from processing_core._reduction import assert_spawning
 
-from processing_sync._locks import RLock
+from processing_sync._locks import NativeSemLock, RLock
 
 __all__ = [
     "Array",
@@ -26,6 +27,12 @@ __all__ = [
     "copy",
     "synchronized",
 ]
+
+
+# The native calls behind a SemLock's ``with``: the wrappers' hot paths call them
+# directly (one Python frame less per access); anything unusual goes through the lock.
+_enter = _semaphore._enter
+_release = _semaphore._release
 
 
 def _raw() -> Any:
@@ -128,6 +135,8 @@ class SynchronizedBase:
         self._lock = _lock_for(lock)
         self.acquire = self._lock.acquire
         self.release = self._lock.release
+        # A lock of ours: its native handle, for the hot paths of the subclasses.
+        self._handle = self._lock._h if isinstance(self._lock, NativeSemLock) else None
 
     def __enter__(self) -> Any:
         return self._lock.__enter__()
@@ -167,19 +176,34 @@ class Synchronized(SynchronizedBase):
     @property
     def value(self) -> Any:
         """The value, read under the lock."""
-        self.acquire()
+        handle = self._handle
+        if handle is None:
+            with self._lock:
+                return self._obj.value
+        rc = _enter(handle)
+        if rc:
+            self._lock._acquire_slow(rc, -1)
         try:
             return self._obj.value
         finally:
-            self.release()
+            if _release(handle):
+                self._lock._release_failed()
 
     @value.setter
     def value(self, new: Any) -> None:
-        self.acquire()
+        handle = self._handle
+        if handle is None:
+            with self._lock:
+                self._obj.value = new
+            return
+        rc = _enter(handle)
+        if rc:
+            self._lock._acquire_slow(rc, -1)
         try:
             self._obj.value = new
         finally:
-            self.release()
+            if _release(handle):
+                self._lock._release_failed()
 
 
 class SynchronizedArray(SynchronizedBase):
@@ -189,18 +213,33 @@ class SynchronizedArray(SynchronizedBase):
         return len(self._obj)
 
     def __getitem__(self, index: Any) -> Any:
-        self.acquire()
+        handle = self._handle
+        if handle is None:
+            with self._lock:
+                return self._obj[index]
+        rc = _enter(handle)
+        if rc:
+            self._lock._acquire_slow(rc, -1)
         try:
             return self._obj[index]
         finally:
-            self.release()
+            if _release(handle):
+                self._lock._release_failed()
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self.acquire()
+        handle = self._handle
+        if handle is None:
+            with self._lock:
+                self._obj[index] = value
+            return
+        rc = _enter(handle)
+        if rc:
+            self._lock._acquire_slow(rc, -1)
         try:
             self._obj[index] = value
         finally:
-            self.release()
+            if _release(handle):
+                self._lock._release_failed()
 
 
 class SynchronizedString(SynchronizedArray):
