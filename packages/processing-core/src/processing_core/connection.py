@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from processing_core._auth import answer_challenge, answerChallenge, deliver_challenge, deliverChallenge
 from processing_core._connection import Connection, Pipe
+from processing_core._context import register_context_method
 from processing_core._errors import AuthenticationError, BufferTooShort
 from processing_core._fdpass import (
     DupFd,
@@ -55,3 +56,11 @@ __all__ = [
     "send_handle",
     "wait",
 ]
+
+
+def _context_pipe(context: object, duplex: bool = True) -> tuple[Connection, Connection]:
+    return Pipe(duplex)
+
+
+register_context_method("Pipe", _context_pipe)
+register_context_method("allow_connection_pickling", lambda context: allow_connection_pickling())

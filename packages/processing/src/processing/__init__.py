@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from processing_core import (
     BaseContext,
+    Pipe,
     Process,
     RawArray,
     RawValue,
@@ -63,6 +64,7 @@ __all__ = [
     "Event",
     "JoinableQueue",
     "Lock",
+    "Pipe",
     "Pool",
     "Process",
     "Queue",
