@@ -13,8 +13,9 @@ from processing_sync._locks import SEM_VALUE_MAX, SEMAPHORE, Lock, NativeSemLock
 
 __all__ = ["Barrier", "BrokenBarrierError"]
 
-#: ``threading``'s own exception, so ``except threading.BrokenBarrierError`` works.
 BrokenBarrierError = threading.BrokenBarrierError
+"""Raised by `Barrier.wait` when the barrier is broken or reset: ``threading``'s own class,
+so ``except threading.BrokenBarrierError`` catches it."""
 
 
 def _new_counter() -> Any:
