@@ -65,7 +65,7 @@ def test_row_status_matches_the_code(item: tuple[str, dict[str, Any]]) -> None:
     else:
         assert not found, (
             f"docs/migration-names.toml [{section_id}] says {row['target']} is {row['status']!r}, but it "
-            'resolves now: set its status to "yes" (and say so in docs/changelog.md)'
+            'resolves now: set its status to "yes" (`hatch run test:python docs_hooks/migration_table.py --update`)'
         )
 
 
