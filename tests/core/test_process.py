@@ -315,3 +315,15 @@ def test_a_path_object_on_sys_path_does_not_break_spawning(ctx, tmp_path, monkey
     p.start()
     p.join()
     assert p.exitcode == 0
+
+
+def test_spawned_child_stays_lean_until_it_uses_the_package(tmp_path):
+    import lean_target
+
+    out = tmp_path / "modules"
+    p = processing_core.get_context("spawn").Process(target=lean_target.report_modules, args=(str(out),), name="lean")
+    p.start()
+    p.join()
+    assert p.exitcode == 0
+    # processing_core's __init__ (and with it connections, shared memory...) ran only on demand.
+    assert ast.literal_eval(out.read_text()) == (False, True, True, "lean")
