@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from processing_core._native import lib
 from processing_core._platform import monotonic
 from processing_core._reduction import assert_spawning
 
@@ -21,6 +22,10 @@ from processing_sync._sleepers import Sleepers
 __all__ = ["Condition"]
 
 T = TypeVar("T")
+
+# Ownership checks straight to the native code (what SemLock._is_mine/_count call).
+_is_mine = lib.prc_sem_is_mine
+_count = lib.prc_sem_count
 
 
 class _NotOwnedError(RuntimeError, AssertionError):
@@ -52,6 +57,7 @@ class Condition:
 
     def _setup(self, lock: Any, sleepers: Sleepers) -> None:
         self._lock = lock
+        self._lock_h = lock._h
         self._sleepers = sleepers
         self.acquire = lock.acquire  # type: ignore[method-assign]
         self.release = lock.release  # type: ignore[method-assign]
@@ -89,10 +95,6 @@ class Condition:
             waiters = "unknown"
         return f"<{type(self).__name__}({self._lock!r}, {waiters})>"
 
-    def _check_owned(self, what: str) -> None:
-        if not self._lock._is_mine():
-            raise _NotOwnedError(f"cannot {what} on un-acquired lock")
-
     def wait(self, timeout: float | None = None) -> bool:
         """Release the lock, sleep until notified or until ``timeout``, take the lock back.
 
@@ -105,9 +107,10 @@ class Condition:
         Raises:
             RuntimeError: If the calling thread does not hold the lock.
         """
-        self._check_owned("wait")
+        if not _is_mine(self._lock_h):
+            raise _NotOwnedError("cannot wait on un-acquired lock")
         lock = self._lock
-        depth = lock._count() or 1
+        depth = _count(self._lock_h) or 1
         generation = self._sleepers.register()
         for _ in range(depth):
             lock.release()
@@ -148,7 +151,8 @@ class Condition:
         Raises:
             RuntimeError: If the calling thread does not hold the lock.
         """
-        self._check_owned("notify")
+        if not _is_mine(self._lock_h):
+            raise _NotOwnedError("cannot notify on un-acquired lock")
         if n > 0:
             self._sleepers.wake(n)
 

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from processing_core._native import lib
 from processing_core._reduction import assert_spawning
 
 from processing_sync._locks import SEM_VALUE_MAX, SEMAPHORE, NativeSemLock
 from processing_sync._sleepers import Sleepers
 
 __all__ = ["Event"]
+
+_get_value = lib.prc_sem_get_value  # the flag, read without a Python frame in between
 
 
 class Event:
@@ -29,6 +32,7 @@ class Event:
     def _setup(self, mutex: Any, flag: Any, sleepers: Sleepers) -> None:
         self._mutex = mutex
         self._flag = flag
+        self._flag_h = flag._h
         self._sleepers = sleepers
 
     def __getstate__(self) -> tuple[Any, ...]:
@@ -40,7 +44,7 @@ class Event:
 
     def is_set(self) -> bool:
         """Return ``True`` if the flag is set."""
-        return not self._flag._is_zero()
+        return bool(_get_value(self._flag_h))
 
     #: 0.52 name of :meth:`is_set`.
     isSet = is_set
@@ -48,7 +52,7 @@ class Event:
     def set(self) -> None:
         """Set the flag and wake every waiter."""
         with self._mutex:
-            if self._flag._is_zero():
+            if not _get_value(self._flag_h):
                 self._flag.release()
             self._sleepers.wake(SEM_VALUE_MAX)
 
@@ -66,11 +70,11 @@ class Event:
             ``True`` if the flag was set (or the waiter was woken by ``set()``, even if
             the event was cleared since), ``False`` if the timeout expired.
         """
-        flag = self._flag
-        if not flag._is_zero():
+        flag_h = self._flag_h
+        if _get_value(flag_h):
             return True
         with self._mutex:
-            if not flag._is_zero():
+            if _get_value(flag_h):
                 return True
             generation = self._sleepers.register()
         return self._sleepers.sleep(generation, timeout)
