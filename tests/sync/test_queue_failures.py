@@ -18,8 +18,8 @@ from typing import Any
 import processing_core
 import pytest
 import queue_workers
+from processing_core import BrokenRingError
 from processing_core._native import lib
-from processing_core._ring import BrokenRingError
 from processing_sync import Empty, JoinableQueue, Queue
 
 WAIT = 60.0

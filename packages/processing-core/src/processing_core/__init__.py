@@ -24,6 +24,7 @@ from processing_core._context import (
     set_start_method,
 )
 from processing_core._errors import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
+from processing_core._ring import BrokenRingError
 from processing_core._platform import monotonic, native_build_info, page_size
 from processing_core._process import BaseProcess, active_children, current_process, parent_process
 from processing_core._semaphore import OwnerDiedError
@@ -35,6 +36,7 @@ from processing_core._version import __version__
 
 __all__ = [
     "AuthenticationError",
+    "BrokenRingError",
     "BaseContext",
     "BaseProcess",
     "BufferTooShort",
