@@ -1,8 +1,9 @@
 """processing_sync: the primitives of ``threading``, working across processes.
 
 Locks, conditions, events, barriers, queues and synchronized shared values, built
-on ``processing_core``.  Nothing here is implemented yet beyond the package itself;
-see the documentation's roadmap.
+on ``processing_core``'s native semaphores, shared heap and ring buffer.  Each object
+can be handed to a child process when the child is created (as a ``Process``
+argument), under every start method.
 """
 
 from __future__ import annotations
