@@ -130,6 +130,9 @@ class SynchronizedBase:
         lock: The lock; a new :class:`RLock` if omitted.
     """
 
+    # Slots: the hot paths read three attributes per access.
+    __slots__ = ("__weakref__", "_handle", "_lock", "_obj", "acquire", "release")
+
     def __init__(self, obj: Any, lock: Any = None, ctx: Any = None) -> None:
         self._obj = obj
         self._lock = _lock_for(lock)
@@ -173,6 +176,8 @@ class SynchronizedBase:
 class Synchronized(SynchronizedBase):
     """A locked shared simple value (``Value('i', 7)``); read and write ``.value``."""
 
+    __slots__ = ()
+
     @property
     def value(self) -> Any:
         """The value, read under the lock."""
@@ -209,6 +214,8 @@ class Synchronized(SynchronizedBase):
 class SynchronizedArray(SynchronizedBase):
     """A locked shared array: ``len()``, indexing and slicing each take the lock."""
 
+    __slots__ = ()
+
     def __len__(self) -> int:
         return len(self._obj)
 
@@ -244,6 +251,8 @@ class SynchronizedArray(SynchronizedBase):
 
 class SynchronizedString(SynchronizedArray):
     """A locked shared ``c_char`` array, with ``value`` (up to the first NUL) and ``raw``."""
+
+    __slots__ = ()
 
     @property
     def value(self) -> bytes:
