@@ -14,6 +14,8 @@ from processing_core import _process, _util
 TYPE_CHECKING = False  # typing stays out of a spawned child's start-up
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from processing_core._process import BaseProcess
 
 __all__ = ["ForkPopen", "wait_readable"]
@@ -44,11 +46,18 @@ def _util_monotonic() -> float:
     return time.monotonic()
 
 
-def _close_fds(*fds: int) -> None:
+def _close_fds(
+    *fds: int,
+    _registry: set[int] = _process._parent_side_fds,
+    _close: Callable[[int], None] = os.close,
+) -> None:
+    # Bound as defaults: this may run from a finalizer while the interpreter tears modules down.
     for fd in fds:
-        _process._parent_side_fds.discard(fd)
-        with contextlib.suppress(OSError):
-            os.close(fd)
+        _registry.discard(fd)
+        try:  # noqa: SIM105 - contextlib may already be gone at teardown
+            _close(fd)
+        except OSError:
+            pass
 
 
 class ForkPopen:

@@ -6,11 +6,10 @@ pid, then its exit code, to it; our end is the sentinel, readable once the code 
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 from processing_core import _process, _util
-from processing_core._popen_fork import ForkPopen, wait_readable
+from processing_core._popen_fork import ForkPopen, _close_fds, wait_readable
 from processing_core._popen_spawn import _write_all, pickle_for_child
 
 TYPE_CHECKING = False  # typing stays out of start-up paths
@@ -24,10 +23,7 @@ UNKNOWN_EXITCODE = 255
 
 
 def _close(sock: object, *fds: int) -> None:
-    for fd in fds:
-        _process._parent_side_fds.discard(fd)
-        with contextlib.suppress(OSError):
-            os.close(fd)
+    _close_fds(*fds)
     sock.close()  # type: ignore[attr-defined]
 
 
