@@ -187,6 +187,18 @@ static void write_rec_header(prc_ring *r, uint64_t pos, uint32_t len, uint32_t k
     p[1] = kind;
 }
 
+#define SPIN_NS 5000
+#define LOCK_SPINS 200
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* ---- commit and recovery ---- */
 
 static void commit(prc_ring *r, const ring_state *ns, int stop_where)
@@ -240,7 +252,15 @@ static void recover(prc_ring *r)
 static int ring_lock(prc_ring *r)
 {
     ring_header *h = r->h;
-    int rc = pthread_mutex_lock(&h->mutex);
+    /* The lock is only ever held for a copy and a few stores: spinning on it a little
+     * is cheaper than the futex sleep and wake-up a contended pthread_mutex_lock costs. */
+    int rc = pthread_mutex_trylock(&h->mutex);
+    for (int i = 0; rc == EBUSY && i < LOCK_SPINS; i++) {
+        cpu_relax();
+        rc = pthread_mutex_trylock(&h->mutex);
+    }
+    if (rc == EBUSY)
+        rc = pthread_mutex_lock(&h->mutex);
     if (rc == EOWNERDEAD) {
         recover(r);
         pthread_mutex_consistent(&h->mutex);
@@ -260,17 +280,6 @@ static int ring_lock(prc_ring *r)
 }
 
 static void ring_unlock(prc_ring *r) { pthread_mutex_unlock(&r->h->mutex); }
-
-#define SPIN_NS 20000
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 /* With the lock held: release it, sleep until *seq moves or the deadline, take it again.
  * Returns 0 with the lock held (look again), or an error with the lock released. */
