@@ -252,20 +252,28 @@ class Finalize:
         with _finalizer_lock:
             _finalizer_registry[self._key] = self
 
-    def __call__(self, wr: object = None) -> Any:
+    def __call__(
+        self,
+        wr: object = None,
+        # Bound as defaults: a collection may call this while the interpreter tears modules down.
+        _lock: Any = _finalizer_lock,
+        _registry: dict[tuple[Any, int], Finalize] = _finalizer_registry,
+        _getpid: Callable[[], int] = os.getpid,
+        _log: Callable[..., None] = sub_debug,
+    ) -> Any:
         """Run the callback unless it already ran or was cancelled; return its result."""
-        with _finalizer_lock:
+        with _lock:
             key = self._key
-            if key is None or _finalizer_registry.pop(key, None) is None:
+            if key is None or _registry.pop(key, None) is None:
                 return None
             callback, args, kwargs = self._callback, self._args, self._kwargs
             self._weakref = self._callback = self._key = None
             self._args, self._kwargs = (), {}
-        if self._pid != os.getpid():
+        if self._pid != _getpid():
             # Inherited through fork: the resource belongs to the parent.
-            sub_debug("finalizer ignored because it was created by another process")
+            _log("finalizer ignored because it was created by another process")
             return None
-        sub_debug("finalizer calling %s with args %s and kwargs %s", callback, args, kwargs)
+        _log("finalizer calling %s with args %s and kwargs %s", callback, args, kwargs)
         assert callback is not None
         return callback(*args, **kwargs)
 
