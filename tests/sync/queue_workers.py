@@ -93,3 +93,18 @@ def stop_inside(queue_ring_fd_holder: Any, where: int, size: int) -> None:
 
 def child_pid() -> int:
     return os.getpid()
+
+
+_initialized_queue: Any = None
+
+
+def remember_queue(queue: Any) -> None:
+    """Pool initializer: keep the queue handed over at the worker's creation."""
+    global _initialized_queue  # noqa: PLW0603 - one per worker process
+    _initialized_queue = queue
+
+
+def report_through_remembered_queue(x: int) -> int:
+    """Pool task: put ``x * 10`` into the queue the initializer received."""
+    _initialized_queue.put(x * 10)
+    return x

@@ -119,3 +119,21 @@ def test_queue_classes_are_the_context_ones(ctx: Any) -> None:
     assert isinstance(ctx.Queue(), Queue)
     assert isinstance(ctx.JoinableQueue(), JoinableQueue)
     assert isinstance(ctx.SimpleQueue(), SimpleQueue)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeError,
+    reason="processing_pool pickles initargs once, when the Pool is made, not while each worker is started, "
+    "so objects that travel only at a child's creation (queues, locks) are refused; remove this mark when fixed",
+)
+def test_queue_handed_to_pool_initializers(start_method: str) -> None:
+    from processing_pool import Pool
+
+    ctx = processing_core.get_context(start_method)
+    q = ctx.Queue()
+    with Pool(2, queue_workers.remember_queue, (q,), context=ctx) as pool:
+        assert sorted(pool.map(queue_workers.report_through_remembered_queue, range(20))) == list(range(20))
+        got = sorted(q.get(timeout=WAIT) for _ in range(20))
+    pool.join()
+    assert got == [x * 10 for x in range(20)]
