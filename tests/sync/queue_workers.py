@@ -100,7 +100,7 @@ _initialized_queue: Any = None
 
 def remember_queue(queue: Any) -> None:
     """Pool initializer: keep the queue handed over at the worker's creation."""
-    global _initialized_queue  # noqa: PLW0603 - one per worker process
+    global _initialized_queue
     _initialized_queue = queue
 
 
