@@ -275,3 +275,23 @@ def increment_under_plain_lock(value: Any, times: int) -> int:
         with value:
             obj.value += 1
     return 0
+
+
+def barrier_rounds(barrier: Any, rounds: int, tally: Any) -> int:
+    """Pass the barrier ``rounds`` times, counting each pass in ``tally``."""
+    for _ in range(rounds):
+        barrier.wait(30)
+        with tally.get_lock():
+            tally.value += 1
+    return 0
+
+
+def consume(cond: Any, stock: Any, taken: Any, wanted: int) -> int:
+    """Take ``wanted`` items from ``stock`` one by one, waiting on ``cond`` when it is empty."""
+    for _ in range(wanted):
+        with cond:
+            if not cond.wait_for(lambda: stock.value > 0, 30):
+                return 9
+            stock.value -= 1
+            taken.value += 1
+    return 0

@@ -117,3 +117,12 @@ def test_barrier_action_runs_once_per_round(backend: Backend) -> None:
     assert barrier.wait(WAIT) == 0
     assert barrier.wait(WAIT) == 0
     assert runs == [1, 1]
+
+
+@pytest.mark.slow
+def test_barrier_many_rounds_many_parties(backend: Backend) -> None:
+    barrier, tally = backend.Barrier(4), backend.Value("i", 0)
+    workers = [backend.start(sync_twins.barrier_rounds, barrier, 50, tally) for _ in range(4)]
+    assert backend.join(*workers) == [0, 0, 0, 0]
+    assert tally.value == 200
+    assert not barrier.broken

@@ -137,3 +137,16 @@ def test_event_wait_times_out_in_a_worker(backend: Backend) -> None:
     event, ready = backend.Event(), backend.Semaphore(0)
     worker = backend.start(sync_twins.wait_on_event, event, ready, 0.05)
     assert backend.join(worker) == [5]
+
+
+@pytest.mark.slow
+def test_producer_and_consumers_lose_no_wake_up(backend: Backend) -> None:
+    """Items put one at a time with notify(): every consumer gets its share, nobody sleeps through."""
+    cond, stock, taken = backend.Condition(), backend.Value("i", 0), backend.Value("i", 0)
+    workers = [backend.start(sync_twins.consume, cond, stock, taken, 100) for _ in range(3)]
+    for _ in range(300):
+        with cond:
+            stock.value += 1
+            cond.notify()
+    assert backend.join(*workers) == [0, 0, 0]
+    assert (stock.value, taken.value) == (0, 300)
