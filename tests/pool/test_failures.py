@@ -188,3 +188,29 @@ def test_idle_worker_killed_is_replaced(pool: Pool) -> None:
     assert victim not in set(pool.map(t.pid_of, range(20), 1))
     _still_usable(pool)
     assert len(pool._backend._slots) == 2
+
+
+def test_one_bad_argument_in_a_batch_fails_alone(pool: Pool) -> None:
+    # Tiny tasks share a batch; the one that cannot be unpickled must not take the others along.
+    pool.map(t.identity, range(50))  # let the pool learn that tasks are tiny (bigger batches)
+    args = [t.FailsToUnpickle() if i == 25 else i for i in range(60)]
+    results = [pool.apply_async(t.identity, (arg,)) for arg in args]
+    for i, result in enumerate(results):
+        if i == 25:
+            with pytest.raises(SerializationError, match="unpickled in the worker"):
+                result.get(30)
+        else:
+            assert result.get(30) == i
+
+
+def test_a_batch_that_kills_its_worker_costs_only_the_culprit(pool: Pool) -> None:
+    pool.map(t.identity, range(50))
+    args = [t.CrashesOnUnpickle() if i == 25 else i for i in range(60)]
+    results = [pool.apply_async(t.identity, (arg,)) for arg in args]
+    for i, result in enumerate(results):
+        if i == 25:
+            with pytest.raises(WorkerLostError, match="exit code 11"):
+                result.get(60)
+        else:
+            assert result.get(60) == i
+    _still_usable(pool)

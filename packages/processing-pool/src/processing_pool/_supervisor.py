@@ -13,21 +13,20 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import pickle
 import selectors
 import threading
 import time
-import types
 from typing import Any
 
 from processing_core._errors import ProcessError, TimeoutError
 
 from processing_pool._backend import OpenJobs
+from processing_pool._batches import STOP_BODY, BatchEncoder
 from processing_pool._chunking import Task
 from processing_pool._errors import SerializationError, WorkerLostError
 from processing_pool._serializers import Serializer
 from processing_pool._wire import drain_nonblocking, encode
-from processing_pool._worker import INIT_FAILED, READY, RESULTS
+from processing_pool._worker import INIT_FAILED, READY, REJECTED, RESULTS
 from processing_pool._workers import WorkerSlot, _parent_side_fds, start_worker
 
 WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
@@ -38,9 +37,7 @@ TARGET_BATCH_SECONDS = 0.002
 FIRST_BATCH_TASKS = 16  # before any task has been timed
 PREFETCH_BELOW_SECONDS = 0.005
 MAX_BATCH_BYTES = 4 << 20
-STOP_FRAME = encode(pickle.dumps(None))
-FUNCTION_CACHE_SIZE = 1024
-_BY_NAME = (types.FunctionType, types.BuiltinFunctionType)
+STOP_FRAME = encode(STOP_BODY)
 TERMINATE_GRACE_SECONDS = 1.0
 
 
@@ -69,10 +66,9 @@ class ProcessBackend:
         self._max_memory = max_memory_per_child
         self._open_jobs = open_jobs
         self._lock = threading.Lock()
-        self._pending: collections.deque[tuple[Any, int, Any]] = collections.deque()
-        # Pickling a function by name is slow next to a tiny task: pickle each one once.
-        self._function_cache: dict[Any, bytes] = {}
-        self._cache_functions = serializer.name == "pickle"
+        # (job, index, (func, mode, items), whether to pickle it alone)
+        self._pending: collections.deque[tuple[Any, int, Any, bool]] = collections.deque()
+        self._encoder = BatchEncoder(serializer)
         self._closing = False
         self._terminating = False
         self._finished = False
@@ -104,20 +100,10 @@ class ProcessBackend:
         return self._size
 
     def submit(self, tasks: list[Task]) -> None:
-        """Pickle the tasks here, in the caller's thread, and queue them for the supervisor."""
+        """Queue tasks for the supervisor, which pickles them a batch at a time."""
         if os.getpid() != self._owner_pid:
             raise RuntimeError("a pool can only be used by the process that created it, not by a child")
-        entries = []
-        dumps = self._dumps
-        for job, index, func, mode, items in tasks:
-            try:
-                payload = (*self._function_bytes(func), dumps((mode, items)))
-            except Exception as exc:
-                error = SerializationError(f"the task could not be pickled: {type(exc).__name__}: {exc}")
-                error.__cause__ = exc
-                job._chunk_done(index, False, error)
-                continue
-            entries.append((job, index, payload))
+        entries = [(job, index, (func, mode, items), False) for job, index, func, mode, items in tasks]
         with self._lock:
             if self._terminating or self._finished:
                 raise ValueError("Pool not running: it was terminated")
@@ -126,22 +112,6 @@ class ProcessBackend:
             self._wake_pending = True
         if wake:
             self._wake()
-
-    def _function_bytes(self, func: Any) -> tuple[bytes, bool]:
-        """The pickled function, and whether the worker may keep it for later tasks.
-
-        Only plain functions and builtins are cached: the standard pickler sends them by
-        name, so their bytes never change; anything else may carry state that does.
-        """
-        if not (self._cache_functions and type(func) in _BY_NAME):
-            return self._dumps(func), False
-        cached = self._function_cache.get(func)
-        if cached is None:
-            cached = self._dumps(func)
-            if len(self._function_cache) >= FUNCTION_CACHE_SIZE:
-                self._function_cache.clear()
-            self._function_cache[func] = cached
-        return cached, True
 
     def wake(self) -> None:
         """Make the supervisor look at its state again."""
@@ -263,24 +233,46 @@ class ProcessBackend:
             count = max(1, min(self._batch_cap(), -(-len(pending) // (2 * self._size))))
         if self._maxtasks is not None:
             count = min(count, self._maxtasks - slot.dispatched)
-        payloads: list[Any] = []
-        size = 0
+        alone = pending[0][3]
+        chosen: list[Any] = []
+        while pending and len(chosen) < count and pending[0][3] == alone:
+            chosen.append(pending.popleft())
+        body, chosen = self._encode(chosen, alone)
+        if not chosen:
+            return
         inflight = slot.inflight
-        sequence = slot.dispatched
-        while pending and len(payloads) < count and (size < MAX_BATCH_BYTES or not payloads):
-            job, index, payload = pending.popleft()
-            payloads.append(payload)
-            size += len(payload[2])
-            inflight.append([job, index, False, sequence, payload])
-            sequence += 1
+        for sequence, (job, index, task, _alone) in enumerate(chosen, slot.dispatched):
+            inflight.append([job, index, False, sequence, task])
         inflight[-1][2] = True  # the last task of a batch
-        slot.outbuf += encode(pickle.dumps(payloads, pickle.HIGHEST_PROTOCOL))
+        slot.outbuf += encode(body)
         slot.batches += 1
-        slot.dispatched += len(payloads)
+        slot.dispatched += len(chosen)
         if self._task_timeout is not None and slot.deadline is None:
             slot.deadline = time.monotonic() + self._task_timeout
         if self._maxtasks is not None and slot.dispatched >= self._maxtasks:
             self._retire(slot)
+
+    def _encode(self, chosen: list[Any], alone: bool) -> tuple[bytes, list[Any]]:
+        """Pickle a batch; fail the tasks that cannot be pickled; return the body and the rest."""
+        encoder = self._encoder
+        if not alone:
+            try:
+                return encoder.whole([entry[2] for entry in chosen]), chosen
+            except Exception:
+                pass
+        good = []
+        for entry in chosen:
+            try:
+                encoder.check(entry[2])
+            except Exception as exc:
+                error = SerializationError(f"the task could not be pickled: {type(exc).__name__}: {exc}")
+                error.__cause__ = exc
+                entry[0]._chunk_done(entry[1], False, error)
+            else:
+                good.append(entry)
+        if not good:
+            return b"", good
+        return encoder.each([entry[2] for entry in good]), good
 
     def _flush(self, slot: WorkerSlot) -> None:
         if slot.outbuf:
@@ -345,6 +337,12 @@ class ProcessBackend:
                 slot.deadline = time.monotonic() + self._task_timeout if inflight else None
             if self._max_memory is not None and resident > self._max_memory:
                 self._retire(slot)
+        elif kind == REJECTED:
+            # The worker could not unpickle a whole batch: it comes again task by task.
+            returned = [slot.inflight.popleft() for _ in range(payload)]
+            slot.batches -= 1
+            with self._lock:
+                self._pending.extendleft((job, index, task, True) for job, index, _e, _s, task in reversed(returned))
         elif kind == READY:
             slot.ready = True
         elif kind == INIT_FAILED:
@@ -401,7 +399,9 @@ class ProcessBackend:
         for job, index, _end, sequence, payload in slot.inflight:
             error: BaseException
             if started is not None and sequence >= started:
-                never_started.append((job, index, payload))
+                # Pickled alone next time: had it died unpickling the batch, only the
+                # task at fault will die again.
+                never_started.append((job, index, payload, True))
                 continue
             if started is not None and sequence < started - 1:
                 error = WorkerLostError(exitcode, "the task had finished, but its result was lost with the worker")
@@ -428,7 +428,7 @@ class ProcessBackend:
         with self._lock:
             dropped = list(self._pending)
             self._pending.clear()
-        for job, index, _payload in dropped:
+        for job, index, *_rest in dropped:
             error = ProcessError(message)
             error.__cause__ = cause
             job._chunk_done(index, False, error)

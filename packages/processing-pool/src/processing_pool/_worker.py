@@ -15,13 +15,14 @@ import signal
 import time
 from typing import Any
 
+from processing_pool._batches import EACH, HEADER, STOP, WHOLE
 from processing_pool._chunking import run_task
 from processing_pool._errors import ExceptionWithTraceback, RemoteError, SerializationError, format_traceback
 from processing_pool._serializers import Serializer, get_serializer
 from processing_pool._wire import FrameReader, InheritedFd, encode, read_frame, write_all
 
 # Frames from a worker: (kind, payload).
-READY, RESULTS, INIT_FAILED = 0, 1, 2
+READY, RESULTS, INIT_FAILED, REJECTED = 0, 1, 2, 3
 FLUSH_AFTER_SECONDS = 0.005
 SEND_AT_ONCE_AFTER = 0.001
 FUNCTION_CACHE_SIZE = 1024
@@ -49,28 +50,36 @@ def _exception_payload(exc: BaseException, serializer: Serializer) -> bytes:
         return serializer.dumps(ExceptionWithTraceback(replacement, detail))
 
 
+def unpickle_payload(payload: tuple[bytes, bool, bytes], serializer: Serializer, functions: dict[bytes, Any]) -> Any:
+    """Return ``(func, mode, items)`` from a task pickled alone (see ``_batches.EACH``)."""
+    function_bytes, cacheable, call_bytes = payload
+    func = functions.get(function_bytes) if cacheable else None
+    if func is None:
+        func = serializer.loads(function_bytes)
+        if cacheable:
+            if len(functions) >= FUNCTION_CACHE_SIZE:
+                functions.clear()
+            functions[function_bytes] = func
+    mode, items = serializer.loads(call_bytes)
+    return func, mode, items
+
+
 def run_payload(
     payload: tuple[bytes, bool, bytes], serializer: Serializer, functions: dict[bytes, Any]
 ) -> tuple[bool, bytes, float]:
-    """Run one pickled task; return (ok, pickled value or exception, seconds of work).
-
-    ``payload`` is (pickled function, whether it may be cached, pickled (mode, items)).
-    """
-    started = time.perf_counter()
-    function_bytes, cacheable, call_bytes = payload
+    """Unpickle and run a task pickled alone; see :func:`run_call`."""
     try:
-        func = functions.get(function_bytes) if cacheable else None
-        if func is None:
-            func = serializer.loads(function_bytes)
-            if cacheable:
-                if len(functions) >= FUNCTION_CACHE_SIZE:
-                    functions.clear()
-                functions[function_bytes] = func
-        mode, items = serializer.loads(call_bytes)
+        func, mode, items = unpickle_payload(payload, serializer, functions)
     except Exception as exc:
         error = SerializationError(f"the task could not be unpickled in the worker: {type(exc).__name__}: {exc}")
         error.__cause__ = exc
         return False, _exception_payload(error, serializer), 0.0
+    return run_call(func, mode, items, serializer)
+
+
+def run_call(func: Any, mode: int, items: Any, serializer: Serializer) -> tuple[bool, bytes, float]:
+    """Run one task; return (ok, pickled value or exception, seconds of work)."""
+    started = time.perf_counter()
     try:
         value = run_task(func, mode, items)
     except Exception as exc:
@@ -90,6 +99,35 @@ def _shared_counter(progress_file: InheritedFd | None) -> memoryview | None:
     mapping = mmap.mmap(progress_file.fd, 8)
     os.close(progress_file.fd)
     return memoryview(mapping).cast("Q")
+
+
+class _Results:
+    """Sends results to the parent: in groups for tiny tasks, at once after slow ones."""
+
+    def __init__(self, send: Any, flush_each: bool, report_memory: bool) -> None:
+        self._send = send
+        self._flush_each = flush_each
+        self._report_memory = report_memory
+        self._pending: list[tuple[bool, bytes, float]] = []
+        self._last = time.perf_counter()
+
+    def add(self, outcome: tuple[bool, bytes, float], *, at_once: bool = False) -> None:
+        self._pending.append(outcome)
+        # A write is noise next to a task that took a while; sending at once means a
+        # later crash cannot take this result along.
+        if (
+            at_once
+            or self._flush_each
+            or outcome[2] > SEND_AT_ONCE_AFTER
+            or time.perf_counter() - self._last > FLUSH_AFTER_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            self._send(RESULTS, (self._pending, _resident_bytes() if self._report_memory else 0))
+            self._pending = []
+        self._last = time.perf_counter()
 
 
 def worker_main(  # noqa: PLR0917 - Process calls its target with positional args
@@ -119,9 +157,12 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
             send(INIT_FAILED, _exception_payload(exc, serializer))
             return
     send(READY, os.getpid())
-    # The number of tasks begun, in a word shared with the parent: should this worker
-    # die, the parent runs again the tasks it had not begun, and fails only the others.
-    started = _shared_counter(progress_file)
+    _serve(task_fd, send, serializer, _shared_counter(progress_file), _Results(send, flush_each, report_memory))
+
+
+def _serve(task_fd: int, send: Any, serializer: Serializer, started: memoryview | None, results: _Results) -> None:
+    # ``started`` is a word shared with the parent: how many tasks this worker has begun.
+    # Should it die, the parent runs again the tasks it had not begun and fails the others.
     begun = 0
     functions: dict[bytes, Any] = {}
     reader = FrameReader()
@@ -131,23 +172,31 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
         frame = read_frame(task_fd, reader, pending)
         if frame is None:
             return  # the parent is gone
-        batch = loads(frame)
-        if batch is None:
-            return  # told to stop
-        results = []
-        last_flush = time.perf_counter()
-        for payload in batch:
+        kind, count = HEADER.unpack_from(frame)
+        if kind == STOP:
+            return
+        try:
+            batch = loads(memoryview(frame)[HEADER.size :])
+        except Exception:
+            if kind == EACH:
+                raise  # a list of bytes always unpickles: the frame itself is damaged
+            # Something in the batch does not unpickle here: hand it back, to come again
+            # task by task so that only the task at fault fails.
+            begun += count
+            if started is not None:
+                started[0] = begun
+            send(REJECTED, count)
+            continue
+        for task in batch:
             begun += 1
             if started is not None:
                 started[0] = begun
-            outcome = run_payload(payload, serializer, functions)
-            results.append(outcome)
-            # Send at once after a task that took a while (the write is noise next to it),
-            # so that a later crash cannot take its result along.
-            if flush_each or outcome[2] > SEND_AT_ONCE_AFTER or time.perf_counter() - last_flush > FLUSH_AFTER_SECONDS:
-                send(RESULTS, (results, _resident_bytes() if report_memory else 0))
-                results = []
-                last_flush = time.perf_counter()
-        if results:
-            send(RESULTS, (results, _resident_bytes() if report_memory else 0))
-        del batch, results
+            if kind == WHOLE:
+                func, mode, items = task
+                results.add(run_call(func, mode, items, serializer))
+            else:
+                # Tasks come one by one after trouble: report each at once, so that a
+                # task that kills this worker takes no finished result along.
+                results.add(run_payload(task, serializer, functions), at_once=True)
+        results.flush()
+        batch = task = func = items = None  # hold no task between batches
