@@ -97,3 +97,17 @@ def test_bad_sizes_are_refused() -> None:
         Heap().malloc(-1)
     with pytest.raises(ValueError, match="page size"):
         Heap(arena_size=1000)
+
+
+def test_an_arena_whose_descriptor_was_closed_by_others_is_not_handed_over() -> None:
+    from processing_core._reduction import ForkingPickler, spawning_popen
+
+    class Launcher:
+        def duplicate_for_child(self, fd: int) -> int:
+            return fd
+
+    block = Heap().malloc(8)
+    os.close(block.arena.fd)
+    with open(os.devnull) as other, spawning_popen(Launcher()), pytest.raises(OSError, match="closed"):
+        assert other.fileno() >= 0  # most likely the same number, now another file
+        ForkingPickler.dumps(block)

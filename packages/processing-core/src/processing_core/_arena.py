@@ -32,7 +32,7 @@ _attached_lock = threading.Lock()
 class Arena:
     """One memfd-backed shared mapping of ``size`` bytes."""
 
-    __slots__ = ("__weakref__", "_address", "base", "fd", "map", "size")  # _address: read by the heap
+    __slots__ = ("__weakref__", "_address", "_identity", "base", "fd", "map", "size")  # _address: read by the heap
 
     def __init__(self, size: int, *, fd: int = -1, purpose: str = "arena") -> None:
         if size <= 0:
@@ -46,7 +46,14 @@ class Arena:
                 raise
         self.fd = fd
         self.size = size
-        self.map = mmap.mmap(fd, size)
+        st = os.fstat(fd)
+        self._identity = (st.st_dev, st.st_ino)
+        try:
+            self.map = mmap.mmap(fd, size)
+        except BaseException:
+            os.close(fd)
+            self.fd = -1
+            raise
         self.base: Any = ffi.from_buffer("char[]", self.map, require_writable=True)
         self._address = int(ffi.cast("uintptr_t", self.base))
 
@@ -54,15 +61,30 @@ class Arena:
         """Return the address of byte ``offset`` of the mapping in this process."""
         return self._address + offset
 
+    def _fd_is_ours(self) -> bool:
+        # Code elsewhere (another library, a careless close loop in a fork child) may
+        # have closed our descriptor and its number been reused: never hand over, or
+        # close, a descriptor that is no longer our arena.
+        try:
+            st = os.fstat(self.fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._identity
+
     def __reduce__(self) -> tuple[Any, ...]:
         assert_spawning(self)
+        if not self._fd_is_ours():
+            raise OSError(
+                f"descriptor {self.fd} of a shared memory arena was closed in this process by other code: "
+                "the objects in that arena can no longer be handed to a new child"
+            )
         return (attach_arena, (duplicate_for_child(self.fd), self.size))
 
     def __del__(self) -> None:
-        fd, self.fd = self.fd, -1
-        if fd >= 0:
+        if getattr(self, "fd", -1) >= 0 and getattr(self, "_identity", None) and self._fd_is_ours():
             with contextlib.suppress(OSError):
-                os.close(fd)
+                os.close(self.fd)
+        self.fd = -1
 
 
 def attach_arena(token: int, size: int) -> Arena:

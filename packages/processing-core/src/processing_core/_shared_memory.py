@@ -91,6 +91,9 @@ class SharedMemory:
                 if track:
                     _resource_tracker.unregister(_os_name(name).decode("utf-8", "surrogateescape"))
             raise
+        # The mapping does not need the descriptor: closing it now means no descriptor
+        # per segment, and none that other code could close under us.
+        self._close_fd()
         assert self._mmap is not None
         self._buf = memoryview(self._mmap)
         if track and not create:
