@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from processing_core import _semaphore
 from processing_core._native import lib
 from processing_core._reduction import assert_spawning
 
-from processing_sync._locks import SEM_VALUE_MAX, SEMAPHORE, NativeSemLock
+from processing_sync._locks import SEMAPHORE, NativeSemLock
 from processing_sync._sleepers import Sleepers
 
 __all__ = ["Event"]
 
-_get_value = lib.prc_sem_get_value  # the flag, read without a Python frame in between
+# Straight to the native functions on the hot paths (what SemLock's methods call).
+_get_value = lib.prc_sem_get_value
+_acquire = _semaphore._acquire
+_release = _semaphore._release
+_enter = _semaphore._enter
 
 
 class Event:
@@ -31,6 +36,7 @@ class Event:
 
     def _setup(self, mutex: Any, flag: Any, sleepers: Sleepers) -> None:
         self._mutex = mutex
+        self._mutex_h = mutex._h
         self._flag = flag
         self._flag_h = flag._h
         self._sleepers = sleepers
@@ -51,14 +57,17 @@ class Event:
 
     def set(self) -> None:
         """Set the flag and wake every waiter."""
-        with self._mutex:
+        self._lock_mutex()
+        try:
             if not _get_value(self._flag_h):
-                self._flag.release()
-            self._sleepers.wake(SEM_VALUE_MAX)
+                _release(self._flag_h)
+            self._sleepers.wake_all()
+        finally:
+            _release(self._mutex_h)
 
     def clear(self) -> None:
         """Reset the flag."""
-        self._flag.acquire(False)
+        _acquire(self._flag_h, 0, -1)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Sleep until the flag is set, or until ``timeout``.
@@ -73,8 +82,17 @@ class Event:
         flag_h = self._flag_h
         if _get_value(flag_h):
             return True
-        with self._mutex:
+        self._lock_mutex()
+        try:
             if _get_value(flag_h):
                 return True
             generation = self._sleepers.register()
+        finally:
+            _release(self._mutex_h)
         return self._sleepers.sleep(generation, timeout)
+
+    def _lock_mutex(self) -> None:
+        rc = _enter(self._mutex_h)
+        if rc:
+            # Interrupted (the signal handlers run, then it retries) or a dead holder.
+            self._mutex._acquire_slow(rc, -1)

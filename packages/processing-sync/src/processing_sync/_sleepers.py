@@ -123,6 +123,25 @@ class Sleepers:
                 _release(self._current_h)
         return woken
 
+    def wake_all(self) -> None:
+        """Give every sleeper a token (under the lock): :meth:`wake` without a limit, inlined."""
+        current = int(_get_value(self._current_h))
+        older = 1 - current
+        sleepers, tokens = self._sleepers_h[older], self._tokens_h[older]
+        while _acquire(sleepers, 0, -1) == 0:
+            _release(tokens)
+        sleepers, tokens = self._sleepers_h[current], self._tokens_h[current]
+        if not _get_value(sleepers):
+            return
+        while _acquire(sleepers, 0, -1) == 0:
+            _release(tokens)
+        if _get_value(self._tokens_h[older]):
+            self._await_drained(older)
+        if current:
+            _acquire(self._current_h, 0, -1)
+        else:
+            _release(self._current_h)
+
     def _pick(self, generation: int, n: int) -> int:
         sleepers, tokens = self._sleepers_h[generation], self._tokens_h[generation]
         picked = 0
