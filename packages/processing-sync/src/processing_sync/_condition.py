@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from processing_core import _semaphore
 from processing_core._native import lib
 from processing_core._platform import monotonic
 from processing_core._reduction import assert_spawning
@@ -23,9 +24,11 @@ __all__ = ["Condition"]
 
 T = TypeVar("T")
 
-# Ownership checks straight to the native code (what SemLock._is_mine/_count call).
+# Straight to the native functions on the hot paths (what SemLock's methods call).
 _is_mine = lib.prc_sem_is_mine
 _count = lib.prc_sem_count
+_enter = _semaphore._enter
+_release = _semaphore._release
 
 
 class _NotOwnedError(RuntimeError, AssertionError):
@@ -70,7 +73,10 @@ class Condition:
         self._setup(*state)
 
     def __enter__(self) -> bool:
-        return bool(self._lock.acquire())
+        rc = _enter(self._lock_h)
+        if rc:
+            return bool(self._lock._acquire_slow(rc, -1))
+        return True
 
     def __exit__(
         self,
@@ -78,7 +84,8 @@ class Condition:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._lock.release()
+        if _release(self._lock_h):
+            self._lock._release_failed()
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         """Acquire the underlying lock (replaced per instance by the lock's own method)."""
@@ -109,16 +116,19 @@ class Condition:
         """
         if not _is_mine(self._lock_h):
             raise _NotOwnedError("cannot wait on un-acquired lock")
-        lock = self._lock
-        depth = _count(self._lock_h) or 1
+        handle = self._lock_h
+        depth = _count(handle) or 1
         generation = self._sleepers.register()
         for _ in range(depth):
-            lock.release()
+            if _release(handle):
+                self._lock._release_failed()
         try:
             return self._sleepers.sleep(generation, timeout)
         finally:
             for _ in range(depth):
-                lock.acquire()
+                rc = _enter(handle)
+                if rc:
+                    self._lock._acquire_slow(rc, -1)
 
     def wait_for(self, predicate: Callable[[], T], timeout: float | None = None) -> T:
         """Wait until ``predicate()`` is true, or until ``timeout``.

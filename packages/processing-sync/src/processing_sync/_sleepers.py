@@ -95,7 +95,11 @@ class Sleepers:
         tokens = self._tokens[generation]
         woken = False
         try:
-            woken = tokens.acquire() if timeout is None else tokens.acquire(timeout > 0, max(timeout, 0.0))
+            if timeout is None:
+                rc = _acquire(self._tokens_h[generation], 1, -1)
+                woken = rc == 0 or tokens._acquire_slow(rc, -1)
+            else:
+                woken = tokens.acquire(timeout > 0, max(timeout, 0.0))
         finally:
             if not woken:
                 woken = self._withdraw(generation)
