@@ -93,7 +93,7 @@ def test_ctrl_c_interrupts_a_barrier_wait(backend: Backend) -> None:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("kind", ["Lock", "RLock"])
 def test_a_holder_killed_holding_the_lock_gives_owner_died(process_backend: Backend, kind: str) -> None:
-    from processing_core._semaphore import OwnerDiedError
+    from processing_core import OwnerDiedError
 
     lock, held = getattr(process_backend, kind)(), process_backend.Semaphore(0)
     worker = process_backend.start(sync_twins.hold_and_die, lock, held)
