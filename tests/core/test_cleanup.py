@@ -26,6 +26,7 @@ FAMILY = textwrap.dedent(
         shm = SharedMemory(name)               # attached, in use
         own = SharedMemory(create=True, size=4096)   # created by the child itself
         print("NAME", own.name, flush=True)
+        print("CHILD_TRACKER", tracker_pid(), flush=True)  # None: it joined the family's
         lock.acquire()
         ready.release()
         while True:
@@ -100,6 +101,7 @@ def test_sigkill_of_the_whole_family_leaves_nothing_in_dev_shm(start_method: str
         start_new_session=True,
     )
     names: list[str] = []
+    child_trackers: list[str] = []
     tracker = None
     try:
         assert root.stdout is not None
@@ -107,6 +109,8 @@ def test_sigkill_of_the_whole_family_leaves_nothing_in_dev_shm(start_method: str
             word, _, rest = line.strip().partition(" ")
             if word == "NAME":
                 names.append(rest)
+            elif word == "CHILD_TRACKER":
+                child_trackers.append(rest)
             elif word == "READY":
                 tracker = int(rest)
                 break
@@ -116,8 +120,10 @@ def test_sigkill_of_the_whole_family_leaves_nothing_in_dev_shm(start_method: str
         os.killpg(root.pid, signal.SIGKILL)  # the root, every child, all at once
         root.wait(30)
     _wait_gone(tracker)
-    leftovers = [name for name in names if Path("/dev/shm", name).exists()]
-    assert leftovers == []
-    assert len(names) == 3  # two made by the root, one by a child
     stderr = root.stderr.read() if root.stderr else ""
+    leftovers = [name for name in names if Path("/dev/shm", name).exists()]
+    assert leftovers == [], f"names {names}; family's stderr:\n{stderr}"
+    assert len(names) == 3  # two made by the root, one by a child
+    # The child used the family's tracker rather than starting one of its own.
+    assert child_trackers in (["None"], [str(tracker)])
     assert "unlinked shared memory" in stderr

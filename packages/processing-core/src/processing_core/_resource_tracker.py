@@ -21,6 +21,7 @@ group (Ctrl-C, ``kill -9 -PGID``) do not stop it before it has cleaned up.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import secrets
 import selectors
@@ -84,17 +85,21 @@ def _start_tracker() -> tuple[socket.socket, int]:
     address = f"processing-rt-{os.getpid()}-{secrets.token_hex(8)}".encode()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    staged: list[int] = []
     try:
         listener.bind(b"\0" + address)
         listener.listen(64)
+        # Copies above the target numbers first: dup2(theirs, 3) must not overwrite
+        # the listener when the listener itself happens to be descriptor 3.
+        staged = [fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, 10) for sock in (theirs, listener)]
         pid = os.posix_spawn(
             sys.executable,
             # -c, not -m: the package imports this module, and runpy warns about that.
             [sys.executable, "-c", "from processing_core._resource_tracker import _main; _main()"],
             os.environ,
             file_actions=[
-                (os.POSIX_SPAWN_DUP2, theirs.fileno(), _FIRST_CONN_FD),
-                (os.POSIX_SPAWN_DUP2, listener.fileno(), _LISTENER_FD),
+                (os.POSIX_SPAWN_DUP2, staged[0], _FIRST_CONN_FD),
+                (os.POSIX_SPAWN_DUP2, staged[1], _LISTENER_FD),
             ],
             setsid=True,
         )
@@ -102,6 +107,8 @@ def _start_tracker() -> tuple[socket.socket, int]:
         ours.close()
         raise
     finally:
+        for fd in staged:
+            os.close(fd)
         theirs.close()
         listener.close()
     register_helper(pid)
