@@ -21,7 +21,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-BACKENDS = ("threads", "fork", "spawn", "forkserver")
+# "threads": threading's primitives in threads (the twins); "ours-threads": ours in threads
+# of one process; the start methods: ours across processes.
+BACKENDS = ("threads", "ours-threads", "fork", "spawn", "forkserver")
+PROCESS_BACKENDS = ("fork", "spawn", "forkserver")
 JOIN_SECONDS = 60.0
 
 
@@ -73,7 +76,7 @@ class Backend:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.uses_processes = name != "threads"
+        self.uses_processes = name in PROCESS_BACKENDS
         self.workers: list[Any] = []
         if name == "threads":
             self.Lock = threading.Lock
@@ -91,7 +94,7 @@ class Backend:
             import processing_sync
             from processing_core._context import get_context
 
-            self.ctx = get_context(name)
+            self.ctx = get_context(name) if self.uses_processes else None
             self.Lock = processing_sync.Lock
             self.RLock = processing_sync.RLock
             self.Semaphore = processing_sync.Semaphore
