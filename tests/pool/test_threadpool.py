@@ -51,3 +51,16 @@ def test_bad_sizes() -> None:
         ThreadPool(0)
     with pytest.raises(TypeError):
         ThreadPool(1, initializer=3)
+
+
+def test_collected_thread_pool_lets_its_threads_go() -> None:
+    import gc
+
+    pool = ThreadPool(2)
+    assert pool.apply(lambda: 3) == 3
+    threads = list(pool._backend._threads)
+    del pool
+    gc.collect()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from processing_core._errors import ProcessError
+from processing_core._util import Finalize
 
 from processing_pool._backend import OpenJobs
 from processing_pool._base import BasePool
@@ -142,4 +143,7 @@ class ThreadPool(BasePool):
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
         open_jobs = OpenJobs()
-        self._init_base(ThreadBackend(size, initializer, initargs, open_jobs), open_jobs)
+        backend = ThreadBackend(size, initializer, initargs, open_jobs)
+        self._init_base(backend, open_jobs)
+        # Collected: the idle threads exit rather than wait for work forever.
+        Finalize(self, backend.terminate)
