@@ -127,3 +127,45 @@ def test_sigkill_of_the_whole_family_leaves_nothing_in_dev_shm(start_method: str
     # The child used the family's tracker rather than starting one of its own.
     assert child_trackers in (["None"], [str(tracker)])
     assert "unlinked shared memory" in stderr
+
+
+HANDED_BACK = textwrap.dedent(
+    """
+    import sys, time
+    import processing_core
+    from processing_core import RawArray, SharedMemory
+
+    def make_segment(out):
+        shm = SharedMemory(create=True, size=16)   # this child starts the family's tracker
+        shm.buf[0] = 7
+        out.value = shm.name.encode()
+        shm.close()                                # and exits without unlinking
+
+    if __name__ == "__main__":
+        ctx = processing_core.get_context(sys.argv[1])
+        out = RawArray("c", 64)
+        child = ctx.Process(target=make_segment, args=(out,))
+        child.start()
+        child.join()
+        time.sleep(0.2)
+        shm = SharedMemory(out.value.decode())     # still there: the tracker waits for us too
+        print("ATTACHED", shm.name, shm.buf[0], flush=True)
+        shm.close()
+    """
+)
+
+
+@pytest.mark.timeout(120)
+def test_a_segment_made_by_a_child_outlives_the_child_until_the_parent_ends(start_method: str, tmp_path: Path) -> None:
+    script = tmp_path / "handed_back.py"
+    script.write_text(HANDED_BACK)
+    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}
+    # capture_output waits for the tracker too: it holds the family's stderr until it exits.
+    result = subprocess.run(
+        [sys.executable, str(script), start_method], capture_output=True, text=True, env=env, timeout=90, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    word, name, value = result.stdout.split()
+    assert (word, value) == ("ATTACHED", "7")
+    assert f"unlinked shared memory '/{name}'" in result.stderr
+    assert not Path("/dev/shm", name).exists()

@@ -81,6 +81,15 @@ class _Client:
         self.sock.send(message)
 
 
+def _watched() -> list[str]:
+    """A child that starts a tracker (its parent had none when it started it) has the
+    tracker wait for the parent too: the parent may still attach to what the child made."""
+    from processing_core import _process
+
+    parent = _process.parent_process()
+    return [str(parent.pid)] if parent is not None and parent.pid else []
+
+
 def _start_tracker() -> tuple[socket.socket, int]:
     address = f"processing-rt-{os.getpid()}-{secrets.token_hex(8)}".encode()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -95,7 +104,7 @@ def _start_tracker() -> tuple[socket.socket, int]:
         pid = os.posix_spawn(
             sys.executable,
             # -c, not -m: the package imports this module, and runpy warns about that.
-            [sys.executable, "-c", "from processing_core._resource_tracker import _main; _main()"],
+            [sys.executable, "-c", "from processing_core._resource_tracker import _main; _main()", *_watched()],
             os.environ,
             file_actions=[
                 (os.POSIX_SPAWN_DUP2, staged[0], _FIRST_CONN_FD),
@@ -160,41 +169,60 @@ def _accept_pending(listener: socket.socket, selector: selectors.BaseSelector) -
             except OSError:
                 return accepted
             conn.setblocking(True)
-            selector.register(conn, selectors.EVENT_READ)
+            selector.register(conn, selectors.EVENT_READ, "connection")
             accepted += 1
     finally:
         listener.setblocking(True)
 
 
-def _serve(first: socket.socket, listener: socket.socket) -> set[str]:
+def _watch_processes(pids: list[int], selector: selectors.BaseSelector) -> int:
+    """Also wait for these processes to end (via pidfds); return how many are watched."""
+    watched = 0
+    for pid in pids:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # gone already, or no pidfds (Linux < 5.3)
+            continue
+        selector.register(pidfd, selectors.EVENT_READ, "process")
+        watched += 1
+    return watched
+
+
+def _serve(first: socket.socket, listener: socket.socket, watched_pids: list[int]) -> set[str]:
     """Track registrations until every connection is closed; return what is left."""
     names: set[str] = set()
     selector = selectors.DefaultSelector()
-    selector.register(listener, selectors.EVENT_READ)
-    selector.register(first, selectors.EVENT_READ)
-    connections = 1
-    while connections:
+    selector.register(listener, selectors.EVENT_READ, "listener")
+    selector.register(first, selectors.EVENT_READ, "connection")
+    users = 1 + _watch_processes(watched_pids, selector)
+    while users:
         for key, _ in selector.select():
-            sock = key.fileobj
-            assert isinstance(sock, socket.socket)
-            if sock is listener:
+            if key.data == "listener":
                 with contextlib.suppress(OSError):
                     conn, _ = listener.accept()
-                    selector.register(conn, selectors.EVENT_READ)
-                    connections += 1
+                    selector.register(conn, selectors.EVENT_READ, "connection")
+                    users += 1
                 continue
-            try:
-                message = sock.recv(_MAX_MESSAGE)
-            except OSError:
+            if key.data == "process":  # a watched process ended
+                selector.unregister(key.fileobj)
+                os.close(key.fd)
                 message = b""
+            else:
+                sock = key.fileobj
+                assert isinstance(sock, socket.socket)
+                try:
+                    message = sock.recv(_MAX_MESSAGE)
+                except OSError:
+                    message = b""
+                if not message:
+                    selector.unregister(sock)
+                    sock.close()
             if not message:
-                selector.unregister(sock)
-                sock.close()
-                connections -= 1
-                if connections == 0:
+                users -= 1
+                if users == 0:
                     # A process may have connected (and sent) just before the last one
                     # left: take in the connections still waiting in the backlog.
-                    connections += _accept_pending(listener, selector)
+                    users += _accept_pending(listener, selector)
                 continue
             name = message[1:].decode("utf-8", "surrogateescape")
             if message[:1] == b"R":
@@ -212,7 +240,7 @@ def _main() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     first = socket.socket(fileno=_FIRST_CONN_FD)
     listener = socket.socket(fileno=_LISTENER_FD)
-    leftovers = _serve(first, listener)
+    leftovers = _serve(first, listener, [int(pid) for pid in sys.argv[1:]])
     listener.close()
     if not leftovers:
         return
