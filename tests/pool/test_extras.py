@@ -114,3 +114,23 @@ def test_a_million_tiny_tasks(start_method: str) -> None:
         seen[value] += 1
     assert seen == bytearray(b"\x01") * n
     _finish(pool)
+
+
+def test_task_timeout_applies_to_a_map_chunk(ctx) -> None:
+    with Pool(2, context=ctx, task_timeout=0.5) as pool:
+        with pytest.raises(processing_core.TimeoutError):
+            pool.map(t.sleep_then, [0, 0, 30, 0], 1)
+        assert pool.map(t.square, range(6), 1) == [0, 1, 4, 9, 16, 25]
+        results = list(pool.imap(t.square, range(6), 2))
+        assert results == [0, 1, 4, 9, 16, 25]
+        pool.close()
+        pool.join()
+
+
+def test_context_pool_method(ctx) -> None:
+    import processing_pool  # noqa: F401 - registers ctx.Pool
+
+    pool = ctx.Pool(2)
+    assert isinstance(pool, Pool)
+    assert pool.apply(t.square, (12,)) == 144
+    _finish(pool)
