@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import queue as stdlib_queue
 import threading
@@ -276,3 +277,14 @@ def test_many_threads_put_and_get() -> None:
     for thread in threads:
         thread.join()
     assert sorted(out) == sorted(k * 1000 + i for k in range(4) for i in range(500))
+
+
+def test_an_emptied_ring_gives_its_memory_back() -> None:
+    q = Queue(buffer_size=16 * 1024 * 1024)
+    q.put_many([b"m" * 100_000] * 80)  # an 8 MB backlog, in the ring itself
+    assert os.fstat(q._ring.fd).st_blocks * 512 > 4 * 1024 * 1024
+    taken = 0
+    while taken < 80:
+        taken += len(q.get_many(timeout=30))
+    # Only the first megabyte of the data area (and the header) stays resident.
+    assert os.fstat(q._ring.fd).st_blocks * 512 <= 2 * 1024 * 1024

@@ -89,6 +89,7 @@ typedef struct {
     uint64_t data_offset;  /* where the data area starts in the file */
     uint64_t spill_base;   /* where the spill area starts in the file */
     uint64_t spill_next;   /* next free spill offset (atomic add, no lock) */
+    uint64_t rewound_at;   /* position of the last rewind (see rewind_if_empty) */
     __attribute__((aligned(64))) pthread_mutex_t mutex;
     ring_state st;         /* live state, under the mutex */
     ring_state redo;       /* state being committed, valid while redo_valid */
@@ -187,7 +188,9 @@ static void write_rec_header(prc_ring *r, uint64_t pos, uint32_t len, uint32_t k
     p[1] = kind;
 }
 
-#define SPIN_NS 5000
+#define SPIN_NS 20000
+/* Data bytes kept resident when an emptied ring gives memory back. */
+#define KEPT_DATA (1u << 20)
 #define LOCK_SPINS 200
 
 static inline void cpu_relax(void)
@@ -603,10 +606,26 @@ static int wait_for_data(prc_ring *r, int64_t deadline)
 /* An empty ring starts again at the beginning of the data area: while consumers keep
  * up, producers and consumers reuse the same few cache lines and pages instead of
  * cycling through the whole capacity, which would make all of it resident. */
-static void rewind_if_empty(ring_header *h, ring_state *s)
+static int rewind_if_empty(prc_ring *r, ring_state *s)
 {
-    if (s->count == 0)
-        s->head = s->tail = round_up(s->tail, h->capacity);
+    ring_header *h = r->h;
+    if (s->count != 0)
+        return 0;
+    int backlog = s->tail - h->rewound_at > KEPT_DATA && h->capacity > KEPT_DATA;
+    s->head = s->tail = round_up(s->tail, h->capacity);
+    h->rewound_at = s->tail;
+    return backlog;
+}
+
+/* After a backlog, give back the pages beyond the first KEPT_DATA bytes: a queue that
+ * once held megabytes should not keep them resident for ever.  Called after the commit
+ * (a reader killed before it must still find its record) and with the lock held (no
+ * writer is using the area). */
+static void give_back_pages(prc_ring *r)
+{
+    ring_header *h = r->h;
+    fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(h->data_offset + KEPT_DATA),
+              (off_t)(h->capacity - KEPT_DATA));
 }
 
 /* Take the record at head (lock held; it is released).  The payload goes to `dst`. */
@@ -627,8 +646,10 @@ static int take_one(prc_ring *r, char *dst, uint32_t len, uint32_t kind)
         s.head += rec_size(SPILL_BODY);
     }
     s.count--;
-    rewind_if_empty(h, &s);
+    int backlog = rewind_if_empty(r, &s);
     commit(r, &s, 0);
+    if (backlog)
+        give_back_pages(r);
     bump(&h->space_seq);
     ring_unlock(r);
     wake_if_waiting(&h->space_seq, &h->writers_waiting, INT_MAX);
@@ -695,8 +716,10 @@ int prc_ring_get_many(prc_ring *r, char *buf, uint64_t bufsize, uint32_t max_n, 
     *n_out = (uint32_t)n;
     s.head = pos;
     s.count -= n;
-    rewind_if_empty(h, &s);
+    int backlog = rewind_if_empty(r, &s);
     commit(r, &s, 0);
+    if (backlog)
+        give_back_pages(r);
     bump(&h->space_seq);
     ring_unlock(r);
     wake_if_waiting(&h->space_seq, &h->writers_waiting, INT_MAX);

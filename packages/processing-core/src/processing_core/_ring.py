@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 #: Data bytes of a ring when no size is given.  Only the pages actually written cost
 #: memory; a message above half the capacity travels through the spill area instead.
-DEFAULT_CAPACITY = 4 << 20
+DEFAULT_CAPACITY = 16 << 20
 # Per-thread receive buffers start at this size and are kept for the next call up to
 # the larger one (a bigger message gets a buffer of its own).
 _INITIAL_SCRATCH = 64 << 10
