@@ -611,7 +611,9 @@ static int rewind_if_empty(prc_ring *r, ring_state *s)
     ring_header *h = r->h;
     if (s->count != 0)
         return 0;
-    int backlog = s->tail - h->rewound_at > KEPT_DATA && h->capacity > KEPT_DATA;
+    /* Only after a real backlog (more than half the ring since the last rewind): a
+     * ring that merely passes large messages one at a time keeps its pages. */
+    int backlog = s->tail - h->rewound_at > h->capacity / 2 && h->capacity > KEPT_DATA;
     s->head = s->tail = round_up(s->tail, h->capacity);
     h->rewound_at = s->tail;
     return backlog;
