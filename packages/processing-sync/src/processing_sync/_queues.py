@@ -202,7 +202,7 @@ class Queue(_RingQueue):
         maxsize: at most this many items at once; ``0`` (or less) for no limit, in
             which case ``put`` never blocks.
         ctx: the context it was made from (accepted for ``ctx.Queue()``; unused).
-        buffer_size: bytes of shared ring (default 1 MiB).  A bounded queue is also
+        buffer_size: bytes of shared ring (default 16 MiB).  A bounded queue is also
             full when its ring is.  Larger items go through as well.
     """
 
@@ -342,7 +342,7 @@ class SimpleQueue(_RingQueue):
 
     Args:
         ctx: the context it was made from (accepted for ``ctx.SimpleQueue()``; unused).
-        buffer_size: bytes of shared ring (default 1 MiB).
+        buffer_size: bytes of shared ring (default 16 MiB).
     """
 
     def __init__(self, *, ctx: Any = None, buffer_size: int | None = None) -> None:
