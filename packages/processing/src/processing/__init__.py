@@ -2,17 +2,23 @@
 
 The meta-package: one threading-like API re-exported from ``processing_core``,
 ``processing_sync``, ``processing_pool`` and ``processing_managers``, plus the
-names of ``processing`` 0.52.  It holds no machinery of its own.
+names of ``processing`` 0.52 as aliases of the modern callables.  It holds no
+machinery of its own; ``import processing as multiprocessing`` is enough for
+ordinary ``multiprocessing`` code.
 """
 
 from __future__ import annotations
 
 from processing_core import (
+    AuthenticationError,
     BaseContext,
+    BufferTooShort,
     Pipe,
     Process,
+    ProcessError,
     RawArray,
     RawValue,
+    TimeoutError,
     active_children,
     cpu_count,
     current_process,
@@ -29,7 +35,9 @@ from processing_core import (
     set_spawn_main_mode,
     set_start_method,
 )
-from processing_core._util import enable_logging as enableLogging  # noqa: F401 - the 0.52 name
+from processing_core._fdpass import allow_connection_pickling
+from processing_core._util import DEBUG, INFO, NOTSET, SUBDEBUG, SUBWARNING, enable_logging
+from processing_managers import Manager, PoolProxy, SyncManager
 from processing_pool import Pool, ThreadPool, WorkerLostError
 from processing_sync import (
     Array,
@@ -46,27 +54,48 @@ from processing_sync import (
     Value,
 )
 
+from processing import reduction
 from processing._version import __version__
 
-# 0.52 module-level names: aliases of the modern functions.
+# ``manager.Pool()``: registered here because the managers package never imports the pool package.
+SyncManager.register("Pool", Pool, PoolProxy)
+SyncManager.register("AsyncResult", create_method=False)
+
+#: ``multiprocessing.reducer``: the pickling module used to send objects to other processes.
+reducer = reduction
+
+# The processing 0.52 names: the same callables as the modern ones.
 currentProcess = current_process
 activeChildren = active_children
 cpuCount = cpu_count
 freezeSupport = freeze_support
 getLogger = get_logger
+enableLogging = enable_logging
+#: Always true: the process-shared semaphores are native (``processing_core._native``).
+HAVE_NATIVE_SEMAPHORE = True
 
 __all__ = [
+    "DEBUG",
+    "HAVE_NATIVE_SEMAPHORE",
+    "INFO",
+    "NOTSET",
+    "SUBDEBUG",
+    "SUBWARNING",
     "Array",
+    "AuthenticationError",
     "Barrier",
     "BaseContext",
     "BoundedSemaphore",
+    "BufferTooShort",
     "Condition",
     "Event",
     "JoinableQueue",
     "Lock",
+    "Manager",
     "Pipe",
     "Pool",
     "Process",
+    "ProcessError",
     "Queue",
     "RLock",
     "RawArray",
@@ -74,13 +103,21 @@ __all__ = [
     "Semaphore",
     "SimpleQueue",
     "ThreadPool",
+    "TimeoutError",
     "Value",
     "WorkerLostError",
     "__version__",
+    "activeChildren",
     "active_children",
+    "allow_connection_pickling",
+    "cpuCount",
     "cpu_count",
+    "currentProcess",
     "current_process",
+    "enableLogging",
+    "freezeSupport",
     "freeze_support",
+    "getLogger",
     "get_all_start_methods",
     "get_context",
     "get_logger",
@@ -88,6 +125,7 @@ __all__ = [
     "log_to_stderr",
     "parent_process",
     "process_cpu_count",
+    "reducer",
     "set_executable",
     "set_forkserver_preload",
     "set_spawn_main_mode",
