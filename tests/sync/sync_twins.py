@@ -22,8 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 # "threads": threading's primitives in threads (the twins); "ours-threads": ours in threads
-# of one process; the start methods: ours across processes.
-BACKENDS = ("threads", "ours-threads", "fork", "spawn", "forkserver")
+# of one process; "dummy": processing.dummy (its Process threads and its primitives);
+# the start methods: ours across processes.
+BACKENDS = ("threads", "ours-threads", "dummy", "fork", "spawn", "forkserver")
 PROCESS_BACKENDS = ("fork", "spawn", "forkserver")
 JOIN_SECONDS = 60.0
 
@@ -42,9 +43,9 @@ class ThreadValue:
 class ThreadWorker:
     """A thread with the bits of the ``Process`` API the tests use."""
 
-    def __init__(self, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(self, target: Callable[..., Any], args: tuple[Any, ...], thread_class: Any = threading.Thread) -> None:
         self.exitcode: int | None = None
-        self._thread = threading.Thread(target=self._run, args=(target, args), daemon=True)
+        self._thread = thread_class(target=self._run, args=(target, args), daemon=True)
 
     def _run(self, target: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
@@ -78,7 +79,23 @@ class Backend:
         self.name = name
         self.uses_processes = name in PROCESS_BACKENDS
         self.workers: list[Any] = []
-        if name == "threads":
+        self.thread_class: Any = threading.Thread
+        if name == "dummy":
+            # processing.dummy: the API of processes on threads; workers are its Process.
+            import processing.dummy
+
+            self.thread_class = processing.dummy.Process
+            self.Lock = processing.dummy.Lock
+            self.RLock = processing.dummy.RLock
+            self.Semaphore = processing.dummy.Semaphore
+            self.BoundedSemaphore = processing.dummy.BoundedSemaphore
+            self.Condition = processing.dummy.Condition
+            self.Event = processing.dummy.Event
+            self.Barrier = processing.dummy.Barrier
+            self.Value = ThreadValue  # dummy's Value has no lock (as in multiprocessing.dummy)
+            self.release_unlocked_error = RuntimeError
+            self.rlock_not_owner_error = RuntimeError
+        elif name == "threads":
             self.Lock = threading.Lock
             self.RLock = threading.RLock
             self.Semaphore = threading.Semaphore
@@ -112,7 +129,7 @@ class Backend:
         if self.uses_processes:
             worker: Any = self.ctx.Process(target=run_target, args=(target, args))
         else:
-            worker = ThreadWorker(target, args)
+            worker = ThreadWorker(target, args, self.thread_class)
         worker.start()
         self.workers.append(worker)
         return worker

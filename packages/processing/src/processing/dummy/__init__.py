@@ -35,13 +35,11 @@ Barrier = threading.Barrier
 JoinableQueue = Queue
 #: ``Pool(processes, initializer, initargs)``: a pool of threads.
 Pool = ThreadPool
-dict = dict  # noqa: A001, PLW0127 - ``Manager().dict()`` when the manager is this module
-list = list  # noqa: A001, PLW0127
+dict = dict  # noqa: PLW0127 - ``Manager().dict()`` when the manager is this module
+list = list  # noqa: PLW0127
 
 # Children of each thread that started some, held weakly on both sides.
-_children_of: weakref.WeakKeyDictionary[threading.Thread, weakref.WeakSet[DummyProcess]] = (
-    weakref.WeakKeyDictionary()
-)
+_children_of: weakref.WeakKeyDictionary[threading.Thread, weakref.WeakSet[DummyProcess]] = weakref.WeakKeyDictionary()
 _children_lock = threading.Lock()
 
 
@@ -157,12 +155,12 @@ class Value:
         return f"<{type(self).__name__!r}({self._typecode!r}, {self.value!r})>"
 
 
-def Array(typecode: str, sequence: Iterable[Any], lock: bool = True) -> array.array[Any]:  # noqa: N802
+def Array(typecode: str, sequence: Iterable[Any], lock: bool = True) -> array.array[Any]:
     """Return an ``array.array`` (``lock`` is ignored: threads share it directly)."""
     return array.array(typecode, sequence)
 
 
-def Manager() -> ModuleType:  # noqa: N802 - the multiprocessing name
+def Manager() -> ModuleType:
     """Return this module: its ``list``, ``dict``, ``Namespace``, ``Lock``... are the manager's types."""
     return sys.modules[__name__]
 

@@ -94,7 +94,7 @@ class Connection:
         self.close()
 
 
-def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:  # noqa: N802 - the multiprocessing name
+def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:
     """Return two connected ends; both can send and receive (``duplex`` is accepted and ignored)."""
     one: Queue[Any] = Queue()
     two: Queue[Any] = Queue()
@@ -137,7 +137,7 @@ class Listener:
         self.close()
 
 
-def Client(address: Queue[Connection]) -> Connection:  # noqa: N802 - the multiprocessing name
+def Client(address: Queue[Connection]) -> Connection:
     """Connect to the ``Listener`` whose ``address`` is given; return this side's end."""
     if not isinstance(address, Queue):
         raise TypeError(f"a thread Client needs the address of a processing.dummy Listener, not {address!r}")
