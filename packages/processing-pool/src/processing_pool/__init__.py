@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from processing_core._context import register_context_method
 
+from processing_pool._dask import DaskBackend
 from processing_pool._errors import RemoteError, RemoteTraceback, SerializationError, WorkerLostError
 from processing_pool._pool import Pool
 from processing_pool._results import ApplyResult, AsyncResult, IMapIterator, IMapUnorderedIterator, MapResult
@@ -18,6 +19,7 @@ from processing_pool._version import __version__
 __all__ = [
     "ApplyResult",
     "AsyncResult",
+    "DaskBackend",
     "IMapIterator",
     "IMapUnorderedIterator",
     "MapResult",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from processing_core._util import Finalize
 
@@ -11,6 +11,9 @@ from processing_pool._backend import OpenJobs
 from processing_pool._base import BasePool
 from processing_pool._serializers import get_serializer
 from processing_pool._supervisor import ProcessBackend
+
+if TYPE_CHECKING:
+    from processing_pool._dask import DaskBackend
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -58,6 +61,13 @@ class Pool(BasePool):
             exceeds this many bytes.
         serializer: ``"pickle"`` or ``"cloudpickle"`` (lambdas, closures and functions of
             ``__main__`` under spawn; needs the ``cloudpickle`` extra).
+        backend: ``None`` (local processes), ``"dask"`` (a Dask cluster; needs the
+            ``dask`` extra) or a :class:`~processing_pool.DaskBackend`.  On Dask, tasks
+            travel by cloudpickle, and ``context``, ``maxtasksperchild``, ``task_timeout``
+            and ``max_memory_per_child`` are not supported.
+        address: with ``backend="dask"``, the scheduler to use (``"tcp://host:8786"``);
+            without it the pool starts a ``LocalCluster`` of ``processes`` workers on
+            127.0.0.1 and closes it with the pool.
 
     Raises:
         ValueError: a count or limit is not positive, or ``serializer`` is unknown.
@@ -74,7 +84,20 @@ class Pool(BasePool):
         task_timeout: float | None = None,
         max_memory_per_child: int | None = None,
         serializer: str = "pickle",
+        backend: str | DaskBackend | None = None,
+        address: str | None = None,
     ) -> None:
+        if backend is not None or address is not None:
+            from processing_pool._dask import init_dask_pool
+
+            unsupported = {
+                "context": context,
+                "maxtasksperchild": maxtasksperchild,
+                "task_timeout": task_timeout,
+                "max_memory_per_child": max_memory_per_child,
+            }
+            init_dask_pool(self, backend, address, processes, initializer, initargs, serializer, unsupported)
+            return
         ctx = _resolve_context(context)
         size = _default_processes(ctx) if processes is None else _positive_int("processes", processes)
         if initializer is not None and not callable(initializer):
