@@ -1,7 +1,7 @@
 """A listener in a child process and a client in the parent, with authentication."""
 
-import sys
 import multiprocessing
+import sys
 from multiprocessing.connection import Client, Listener
 
 

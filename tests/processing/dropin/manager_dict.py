@@ -1,7 +1,7 @@
 """A manager dict, list and Namespace shared by children, guarded by a manager Lock."""
 
-import sys
 import multiprocessing
+import sys
 
 
 def fill(shared, log, ns, lock, n):

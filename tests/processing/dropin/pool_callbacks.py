@@ -1,7 +1,7 @@
 """A pool with callbacks, error callbacks, map/imap/starmap, and exceptions coming back."""
 
-import sys
 import multiprocessing
+import sys
 
 
 def square(x):

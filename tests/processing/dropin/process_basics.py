@@ -1,9 +1,9 @@
 """Process names, exit codes, daemons, terminate, current/parent process, Condition."""
 
+import multiprocessing
 import os
 import sys
 import time
-import multiprocessing
 
 
 def child_info(conn):

@@ -1,8 +1,8 @@
 """Shared Value and Array updated by children under their locks; RawArray; a Barrier and an Event."""
 
 import ctypes
-import sys
 import multiprocessing
+import sys
 
 
 def work(counter, numbers, raw, barrier, ready, i):

@@ -1,7 +1,7 @@
 """Hand-written workers over a task queue and a result queue, STOP sentinels, a JoinableQueue."""
 
-import sys
 import multiprocessing
+import sys
 
 
 def worker(tasks, results):
