@@ -50,7 +50,11 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
                 ) from exc
             so_name = f"_native{suffix}"
             destination = target_dir / so_name
-            shutil.copyfile(built, destination)
+            # Renamed into place, never overwritten: a process that has the old module
+            # mapped (an editable install in use) must not see its code change under it.
+            staged = destination.with_suffix(".staged")
+            shutil.copyfile(built, staged)
+            os.replace(staged, destination)
         # The .so is git-ignored, so hatchling would leave it out: include it explicitly.
         build_data["force_include"][str(destination)] = f"{PACKAGE}/{so_name}"
         build_data["pure_python"] = False

@@ -22,7 +22,10 @@ INT_BYTES = 8
 UNKNOWN_EXITCODE = 255
 
 
-def _close(sock: object, *fds: int) -> None:
+def _close(sock: object, *fds: int, _registry: set[int] = _process._parent_side_fds) -> None:
+    # The socket's number is registered too: left there, a later descriptor reusing the
+    # number would be closed in every child forked afterwards.
+    _registry.discard(sock.fileno())  # type: ignore[attr-defined]
     _close_fds(*fds)
     sock.close()  # type: ignore[attr-defined]
 

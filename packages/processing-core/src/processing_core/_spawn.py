@@ -167,7 +167,7 @@ def main_from_command_line(argv: list[str]) -> None:
 
 def preparation_data(name: str) -> dict[str, Any]:
     """What a child needs to rebuild this process's state (marshal-able values only)."""
-    from processing_core import _context, _util
+    from processing_core import _context, _process, _util
 
     main = sys.modules.get("__main__")
     main_module: str | None = None
@@ -194,6 +194,7 @@ def preparation_data(name: str) -> dict[str, Any]:
         "log_to_stderr": to_stderr,
         "site_modules": customizations,
         "main_mode": _main_mode,
+        "authkey": bytes(_process.current_process().authkey),
     }
 
 
@@ -285,6 +286,13 @@ def _apply_runtime_state(data: dict[str, Any]) -> None:
 
 def load_process(stream: BinaryIO, data: dict[str, Any]) -> Any:
     """Unpickle the process object (``__main__`` is re-created on first use, see ``_prepare``)."""
+    authkey = data.get("authkey")
+    if authkey is not None:
+        # Objects unpickled with the process object (manager proxies, authenticated
+        # connections) authenticate with the parent's key, before run() makes it ours.
+        from processing_core import _process
+
+        _process.current_process().authkey = authkey
     try:
         # The C unpickler alone: pickle.py would import re (and enum) for nothing.
         from _pickle import load
