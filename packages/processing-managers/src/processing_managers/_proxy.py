@@ -209,7 +209,11 @@ def MakeProxyType(name: str, exposed: tuple[str, ...] | list[str], _cache: Any =
         cached = _proxy_types.get((name, exposed))
         if cached is not None:
             return cached
-        namespace: dict[str, Any] = {"_exposed_": exposed, "__module__": module}
+        namespace: dict[str, Any] = {
+            "_exposed_": exposed,
+            "__module__": module,
+            "__doc__": f"Proxy whose methods forward {', '.join(exposed) or 'nothing'} to the shared object.",
+        }
         for method_name in exposed:
             namespace[method_name] = _make_method(method_name)
         proxytype = type(name, (BaseProxy,), namespace)
