@@ -19,6 +19,7 @@ from processing_core import (
     RawArray,
     RawValue,
     TimeoutError,
+    _util,
     active_children,
     cpu_count,
     current_process,
@@ -36,7 +37,7 @@ from processing_core import (
     set_start_method,
 )
 from processing_core._fdpass import allow_connection_pickling
-from processing_core._util import DEBUG, INFO, NOTSET, SUBDEBUG, SUBWARNING, enable_logging
+from processing_core._util import enable_logging
 from processing_managers import Manager, PoolProxy, SyncManager
 from processing_pool import Pool, ThreadPool, WorkerLostError
 from processing_sync import (
@@ -61,8 +62,8 @@ from processing._version import __version__
 SyncManager.register("Pool", Pool, PoolProxy)
 SyncManager.register("AsyncResult", create_method=False)
 
-#: ``multiprocessing.reducer``: the pickling module used to send objects to other processes.
 reducer = reduction
+"""``multiprocessing.reducer``: the pickling module used to send objects to other processes."""
 
 # The processing 0.52 names: the same callables as the modern ones.
 currentProcess = current_process
@@ -71,8 +72,20 @@ cpuCount = cpu_count
 freezeSupport = freeze_support
 getLogger = get_logger
 enableLogging = enable_logging
-#: Always true: the process-shared semaphores are native (``processing_core._native``).
 HAVE_NATIVE_SEMAPHORE = True
+"""Always true (0.52 name): the process-shared semaphores are native (``processing_core._native``)."""
+
+# The logging levels of 0.52's ``processing`` module, as ``processing.util`` has them.
+NOTSET = _util.NOTSET
+"""Logging level 0: no level set."""
+SUBDEBUG = _util.SUBDEBUG
+"""Logging level 5, below ``DEBUG``: the library's most detailed messages."""
+DEBUG = _util.DEBUG
+"""Logging level 10 (``logging.DEBUG``)."""
+INFO = _util.INFO
+"""Logging level 20 (``logging.INFO``)."""
+SUBWARNING = _util.SUBWARNING
+"""Logging level 25, between ``INFO`` and ``WARNING``."""
 
 __all__ = [
     "DEBUG",
