@@ -78,7 +78,9 @@ class Feeder:
                 if rc == 0:
                     return
                 if rc not in _NOT_NOW:
-                    self._ring.put(data, 0, add_task=self._add_task)  # raises the error
+                    # Not a full ring: let the wrapper turn the code into its exception.
+                    self._ring.put(data, 0, add_task=self._add_task)
+                    return
             elif self._drain() and self._ring.try_put(data, self._add_task):
                 return
             if self._add_task:
