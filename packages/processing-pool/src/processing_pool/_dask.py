@@ -15,6 +15,7 @@ finished ones, fetching the results of all groups done at once in one ``gather``
 from __future__ import annotations
 
 import collections
+import contextlib
 import itertools
 import os
 import threading
@@ -46,7 +47,7 @@ _worker_functions: dict[bytes, Any] = {}
 def import_distributed() -> Any:
     """Import and return ``distributed``, or raise an ImportError naming the extra to install."""
     try:
-        import distributed
+        import distributed  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError as exc:
         raise ImportError(f"backend='dask' needs the distributed package: {EXTRA_HINT}") from exc
     return distributed
@@ -97,7 +98,6 @@ class DaskBackend:
             raise TypeError(f"client must be a distributed.Client, not {type(client).__name__}")
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address must be a scheduler address string, not {type(address).__name__}")
-        self._distributed = distributed
         self._cluster: Any = None
         self._owns_client = client is None
         if client is None:
@@ -108,6 +108,9 @@ class DaskBackend:
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address=None,
+                    # No dashboard; the scheduler's small HTTP server (health, metrics) on a
+                    # free loopback port rather than 8787, which another cluster may hold.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 )
                 address = self._cluster.scheduler_address
             try:
@@ -177,10 +180,8 @@ class DaskBackend:
             self._finished.clear()
             self._cond.notify()
         if futures:
-            try:
+            with contextlib.suppress(Exception):  # the client may already be closed (at exit)
                 self._client.cancel(futures, force=True)
-            except Exception:  # noqa: S110 - the client may already be closed (at exit)
-                pass
         error = ProcessError("the pool was terminated before this task finished")
         for job, index, _func, _mode, _items in dropped:
             job._chunk_done(index, False, error)
@@ -195,9 +196,7 @@ class DaskBackend:
 
     # ------------------------------------------------------------------ start-up
 
-    def _attach(
-        self, open_jobs: OpenJobs, initializer: Callable[..., object] | None, initargs: Iterable[Any]
-    ) -> None:
+    def _attach(self, open_jobs: OpenJobs, initializer: Callable[..., object] | None, initargs: Iterable[Any]) -> None:
         """Serve ``open_jobs``'s pool: run ``initializer`` on every worker, start the collector."""
         if self._open_jobs is not None:
             raise ValueError("this DaskBackend already serves a pool: make one backend per pool")
@@ -320,10 +319,8 @@ class DaskBackend:
         finished = [future for future in futures if future.status == "finished"]
         outcomes: dict[str, Any] = {}
         if finished:
-            try:
+            with contextlib.suppress(Exception):  # one went wrong: all are settled one by one below
                 outcomes = dict(zip([f.key for f in finished], self._client.gather(finished), strict=True))
-            except Exception:  # noqa: S110 - one of them went wrong: settle them one by one below
-                pass
         for future in futures:
             with self._cond:
                 entry = self._running.pop(future.key, None)
@@ -346,10 +343,9 @@ class DaskBackend:
             self._deliver(tasks, outcome)
 
     def _describe_failure(self, exc: BaseException) -> BaseException:
-        killed = getattr(self._distributed, "KilledWorker", None)
-        if killed is None:
-            from distributed.scheduler import KilledWorker as killed
-        if isinstance(exc, killed):
+        from distributed.scheduler import KilledWorker  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+        if isinstance(exc, KilledWorker):
             return with_cause(WorkerLostError(None, f"Dask gave up on the task: {exc}"), exc)
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         return with_cause(ProcessError(f"the Dask cluster did not run this task ({text})"), exc)
@@ -367,11 +363,11 @@ class DaskBackend:
             try:
                 value = self._loads(payload)
             except Exception as exc:
-                ok = False
-                value = with_cause(
-                    SerializationError(f"the result could not be unpickled: {type(exc).__name__}: {exc}"), exc
-                )
-            job._chunk_done(index, ok, value, seconds)
+                what = "result" if ok else "exception"
+                error = SerializationError(f"the {what} could not be unpickled: {type(exc).__name__}: {exc}")
+                job._chunk_done(index, False, with_cause(error, exc), seconds)
+            else:
+                job._chunk_done(index, ok, value, seconds)
         per_task = total / max(1, len(tasks))
         previous = self._seconds_per_task
         self._seconds_per_task = per_task if previous is None else 0.7 * previous + 0.3 * per_task
@@ -386,51 +382,11 @@ class DaskBackend:
             self._released = True
             client = self._client
             if self._plugin_name is not None and not self._owns_client:
-                try:
+                with contextlib.suppress(Exception):  # a gone cluster has no plugin to unregister
                     client.unregister_worker_plugin(self._plugin_name)
-                except Exception:  # noqa: S110 - a gone cluster has no plugin to unregister
-                    pass
             if self._owns_client:
                 try:
                     client.close(timeout=CLOSE_TIMEOUT_SECONDS)
                 finally:
                     if self._cluster is not None:
                         self._cluster.close(timeout=CLOSE_TIMEOUT_SECONDS)
-
-
-def init_dask_pool(  # noqa: PLR0913, PLR0917 - Pool's own arguments, handed over as they came
-    pool: Any,
-    backend: Any,
-    address: str | None,
-    processes: int | None,
-    initializer: Callable[..., object] | None,
-    initargs: Iterable[Any],
-    serializer: str,
-    unsupported: dict[str, Any],
-) -> None:
-    """Set ``pool`` (a :class:`~processing_pool.Pool` being made) up on a Dask backend."""
-    from processing_core._util import Finalize
-
-    given = [name for name, value in unsupported.items() if value is not None]
-    if given:
-        raise ValueError(f"{', '.join(given)} not supported with a Dask backend (local processes only)")
-    get_serializer(serializer)  # an unknown name is still an error; on Dask tasks travel by cloudpickle
-    if initializer is not None and not callable(initializer):
-        raise TypeError("initializer must be a callable")
-    if processes is not None and (not isinstance(processes, int) or isinstance(processes, bool) or processes < 1):
-        raise ValueError(f"processes must be a positive int or None, not {processes!r}")
-    if isinstance(backend, DaskBackend):
-        if address is not None or processes is not None:
-            raise ValueError("with a DaskBackend, give address and processes to the backend, not to the pool")
-        chosen = backend
-    elif backend is None or backend == "dask":
-        if address is not None and processes is not None:
-            raise ValueError("processes sizes the local cluster the pool starts: not with an address")
-        chosen = DaskBackend(address=address, n_workers=processes)
-    else:
-        raise ValueError(f"backend must be None, 'dask' or a DaskBackend, not {backend!r}")
-    open_jobs = OpenJobs()
-    chosen._attach(open_jobs, initializer, initargs)
-    pool._init_base(chosen, open_jobs)
-    # Collected or at exit: cancel what runs and release the cluster.
-    pool._terminate_finalizer = Finalize(pool, chosen.terminate, exitpriority=15)

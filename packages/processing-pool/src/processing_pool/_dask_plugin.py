@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from distributed.diagnostics.plugin import WorkerPlugin
+from distributed.diagnostics.plugin import WorkerPlugin  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
 
-class InitializerPlugin(WorkerPlugin):  # type: ignore[misc]
+class InitializerPlugin(WorkerPlugin):  # type: ignore[misc,unused-ignore]
     """Calls ``initializer(*initargs)`` when a worker starts (and in every worker there now)."""
 
     def __init__(self, initializer: Callable[..., object], initargs: tuple[Any, ...]) -> None:

@@ -88,7 +88,7 @@ class Pool(BasePool):
         address: str | None = None,
     ) -> None:
         if backend is not None or address is not None:
-            from processing_pool._dask import init_dask_pool
+            from processing_pool._dask_pool import init_dask_pool
 
             unsupported = {
                 "context": context,
@@ -114,7 +114,7 @@ class Pool(BasePool):
         chosen = get_serializer(serializer)
         init_payload = None if initializer is None else chosen.dumps((initializer, tuple(initargs)))
         open_jobs = OpenJobs()
-        backend = ProcessBackend(
+        processes_backend = ProcessBackend(
             size,
             context=ctx,
             serializer=chosen,
@@ -124,9 +124,9 @@ class Pool(BasePool):
             max_memory_per_child=max_memory_per_child,
             open_jobs=open_jobs,
         )
-        self._init_base(backend, open_jobs)
+        self._init_base(processes_backend, open_jobs)
         # Collected or at exit (before non-daemonic children are joined): stop everything.
-        self._terminate_finalizer = Finalize(self, backend.terminate, exitpriority=15)
+        self._terminate_finalizer = Finalize(self, processes_backend.terminate, exitpriority=15)
 
     def terminate(self) -> None:
         """Stop the workers now; results not yet finished fail with ``ProcessError``."""
