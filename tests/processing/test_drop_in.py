@@ -52,7 +52,7 @@ def test_the_rewrite_changes_only_imports() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(2 * TIMEOUT + 20)
-@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+@pytest.mark.parametrize("start_method", ["fork", "spawn", "forkserver"])
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
 def test_processing_gives_the_same_output_as_multiprocessing(
     program: Path, start_method: str, tmp_path: Path
