@@ -24,15 +24,19 @@ from processing_managers._server import GETVALUE, local_server
 from processing_managers._wire import PROXY, Token
 
 _per_thread = ForkAwareLocal()
+_NO_KWARGS: dict[str, Any] = {}  # sent, never mutated: spares a dict per call
 _proxy_types: dict[tuple[str, tuple[str, ...]], type] = {}
 _proxy_types_lock = threading.Lock()
 
 
 def _connection(address: Any, authkey: bytes, serializer: str) -> Any:
     """This thread's authenticated connection to the server at ``address``."""
-    connections = _per_thread.__dict__.setdefault("connections", {})
-    connection = connections.get(address)
+    try:
+        connection = _per_thread.connections[address]
+    except (AttributeError, KeyError):
+        connection = None
     if connection is None or connection.closed:
+        connections = _per_thread.__dict__.setdefault("connections", {})
         raw = Client(address, authkey=authkey)
         connection = connections[address] = _wire.wrap_connection(raw, serializer)
     return connection
@@ -58,7 +62,7 @@ def request(
     """Send one request on this thread's connection to ``address``; return the raw reply."""
     connection = _connection(address, authkey, serializer)
     try:
-        connection.send((op, ident, method, args, kwargs or {}))
+        connection.send((op, ident, method, args, kwargs if kwargs is not None else _NO_KWARGS))
         return connection.recv()
     except (EOFError, OSError) as exc:
         _forget_connection(address)
@@ -139,7 +143,7 @@ class BaseProxy:
 
     def _callmethod(self, methodname: str, args: tuple[Any, ...] = (), kwds: dict[str, Any] | None = None) -> Any:
         """Call ``methodname(*args, **kwds)`` on the shared object and return the result."""
-        status, payload = self._request(_wire.OP_CALL, methodname, tuple(args), dict(kwds or {}))
+        status, payload = self._request(_wire.OP_CALL, methodname, args, kwds)
         if status != PROXY:
             return _wire.raise_from_reply(status, payload)
         typeid, token_data, exposed = payload

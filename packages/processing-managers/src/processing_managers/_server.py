@@ -183,7 +183,10 @@ class Server:
         """Carry out one request; return the reply."""
         try:
             op, ident, method, args, kwargs = request
-            args, kwargs = tuple(args), dict(kwargs)
+            if type(args) is not tuple:  # XML-RPC sends lists
+                args = tuple(args)
+            if type(kwargs) is not dict:
+                kwargs = dict(kwargs)
         except (TypeError, ValueError):
             return FAILED, f"malformed request: {request!r:.200}"
         if op == _wire.OP_CALL:
@@ -220,10 +223,10 @@ class Server:
             ) from None
 
     def _call(self, ident: Any, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, Any]:
-        try:
-            obj, exposed, method_to_typeid = self._entry(ident)
-        except KeyError as exc:
-            return FAILED, str(exc.args[0])
+        entry = self._objects.get(ident) if isinstance(ident, str) else None
+        if entry is None:
+            return FAILED, f"the manager holds no shared object with id {ident!r} (it was released or never existed)"
+        obj, exposed, method_to_typeid = entry
         if not isinstance(method, str) or (
             exposed is not None and method not in exposed and method not in ALWAYS_ALLOWED
         ):
