@@ -19,6 +19,7 @@ nothing accepted by ``put`` is lost when the process ends normally right after i
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections import deque
 
@@ -29,6 +30,8 @@ from processing_core._ring import _NOT_NOW, Ring, RingFull
 _ring_put = lib.prc_ring_put
 # The feeder thread re-checks its state at least this often while it waits for room.
 _WAIT_SLICE = 1.0
+# How long the thread watches for more puts before it feeds the backlog itself.
+_IDLE = 0.002
 
 
 class Feeder:
@@ -45,6 +48,7 @@ class Feeder:
         # Items already counted as tasks (JoinableQueue) when they were buffered.
         self._buffer: deque[bytes] = deque()
         self._closing = False
+        self._puts = 0  # puts so far: the thread stands aside while this moves
         self._thread: threading.Thread | None = None
         self._close_at_exit: _util.Finalize | None = None
         self._join_at_exit: _util.Finalize | None = None
@@ -72,6 +76,7 @@ class Feeder:
     def put(self, data: bytes) -> None:
         """Put one pickled item without ever blocking on the ring."""
         with self._lock:
+            self._puts += 1
             if not self._buffer:
                 # The common case, kept to one native call: straight into the ring.
                 rc = _ring_put(self._handle, data, len(data), 0, self._add_task)
@@ -91,6 +96,7 @@ class Feeder:
     def put_many(self, data: bytes, ends: list[int]) -> None:
         """Put pickled items packed in ``data`` (item ``i`` ends at ``ends[i]``), in order, never blocking."""
         with self._lock:
+            self._puts += 1
             start = 0
             if not self._buffer or self._drain():
                 try:
@@ -127,9 +133,18 @@ class Feeder:
                         cond.wait()
                     if self._drain() and self._closing:
                         return
-                    head = len(buffer[0]) if buffer else 0
-                if head:
-                    ring.wait_room(head, _WAIT_SLICE)
+                    if not buffer:
+                        continue
+                    head = len(buffer[0])
+                    puts = self._puts
+                if not self._closing:
+                    # While this process keeps putting, each put moves the backlog itself:
+                    # stay out of its way (waking for every freed slot would make the two
+                    # threads trade the GIL for every item).
+                    time.sleep(_IDLE)
+                    if self._puts != puts:
+                        continue
+                ring.wait_room(head, _WAIT_SLICE)
         except Exception as exc:  # a broken ring: report it at the next put
             self.error = exc
             _util.sub_warning("queue feeder: %s; %d item(s) dropped", exc, len(buffer))
