@@ -89,3 +89,16 @@ def test_benchmark_workloads_refuse_unknown_names() -> None:
 @pytest.mark.parametrize("workload", _tour_bench.WORKLOADS)
 def test_each_workload_runs_in_this_process(workload: str) -> None:
     assert _tour_bench.measure("processing", workload, 200) > 0
+
+
+def test_a_failing_measurement_is_reported_not_raised(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import processing.__main__ as tour
+
+    def broken(library: str, workload: str, n: int) -> float:
+        raise RuntimeError(f"the {workload} benchmark failed on {library}")
+
+    monkeypatch.setattr(tour, "measure", broken)
+    assert tour.main(["--no-examples", "--quick", "--workloads", "pipe"]) == 1
+    assert "the benchmark could not run: the pipe benchmark failed on multiprocessing" in capsys.readouterr().err

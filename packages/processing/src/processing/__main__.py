@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 PACKAGES = ("processing", "processing_core", "processing_sync", "processing_pool", "processing_managers")
 LIBRARIES = ("multiprocessing", "processing")
 #: Items per workload: (default, --quick).
-SIZES = {"pipe": (200_000, 10_000), "queue": (200_000, 10_000), "pool": (100_000, 5_000)}
+SIZES = {"pipe": (100_000, 10_000), "queue": (100_000, 10_000), "pool": (50_000, 5_000)}
 BAR_WIDTH = 30
 MEASURE = "import sys; from processing._tour_bench import main; main(sys.argv[1:])"
 
@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-examples", action="store_true", help="skip the README examples")
     parser.add_argument("--no-benchmark", action="store_true", help="skip the benchmark")
     parser.add_argument("--quick", action="store_true", help="a benchmark ten times smaller, one run each")
-    parser.add_argument("--repeat", type=int, default=3, metavar="N", help="runs per measurement (default 3)")
+    parser.add_argument("--repeat", type=int, default=2, metavar="N", help="runs per measurement (default 2)")
     parser.add_argument(
         "--workloads",
         default="pipe,queue,pool",
@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(_tour.run_examples()))
     if not args.no_benchmark and args.workloads:
         print("\n== Side by side with the standard library\n", flush=True)
-        best = run_benchmark(args.workloads, args.repeat, args.quick, _show_progress)
+        try:
+            best = run_benchmark(args.workloads, args.repeat, args.quick, _show_progress)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(f"\nthe benchmark could not run: {exc}", file=sys.stderr)
+            return 1
         print("\n".join(ratio_table(best, args.workloads)))
     return 0
 
