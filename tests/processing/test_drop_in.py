@@ -17,6 +17,9 @@ PROGRAMS = sorted((Path(__file__).parent / "dropin").glob("*.py"))
 TIMEOUT = 100
 
 
+DUMMY_PROGRAMS = sorted((Path(__file__).parent / "dropin_dummy").glob("*.py"))
+
+
 def as_processing(source: str) -> str:
     """The program with its imports of multiprocessing turned into imports of processing."""
     assert "import multiprocessing\n" in source
@@ -63,3 +66,15 @@ def test_processing_gives_the_same_output_as_multiprocessing(
     assert expected[0] == 0, f"the program fails under multiprocessing itself:\n{expected[2]}"
     got = run(rewritten, start_method)
     assert got[:2] == expected[:2], f"processing differs from multiprocessing; its stderr:\n{got[2]}"
+
+
+@pytest.mark.parametrize("program", DUMMY_PROGRAMS, ids=[p.stem for p in DUMMY_PROGRAMS])
+def test_processing_dummy_gives_the_same_output_as_multiprocessing_dummy(program: Path, tmp_path: Path) -> None:
+    source = program.read_text()
+    assert "import multiprocessing.dummy as mp\n" in source
+    rewritten = tmp_path / program.name
+    rewritten.write_text(source.replace("multiprocessing.dummy", "processing.dummy"))
+    expected = run(program, "unused")
+    assert expected[0] == 0, f"the program fails under multiprocessing.dummy itself:\n{expected[2]}"
+    got = run(rewritten, "unused")
+    assert got[:2] == expected[:2], f"processing.dummy differs from multiprocessing.dummy; its stderr:\n{got[2]}"
