@@ -8,7 +8,7 @@ from typing import Any
 from processing_core._util import Finalize
 
 from processing_pool._backend import OpenJobs
-from processing_pool._dask import DaskBackend
+from processing_pool._dask import DaskBackend, import_distributed
 from processing_pool._serializers import get_serializer
 
 
@@ -23,6 +23,7 @@ def init_dask_pool(
     unsupported: dict[str, Any],
 ) -> None:
     """Set ``pool`` (a :class:`~processing_pool.Pool` being made) up on a Dask backend."""
+    import_distributed()  # first: without the extra, nothing else matters
     given = [name for name, value in unsupported.items() if value is not None]
     if given:
         raise ValueError(f"{', '.join(given)} not supported with a Dask backend (local processes only)")
