@@ -463,3 +463,25 @@ def test_reducer_that_sends_on_the_same_connection():
         assert b.recv() == "outer"
         a.send({"after": 1})
         assert b.recv() == {"after": 1}
+
+
+def test_threads_sending_small_objects_on_one_connection():
+    """Each small message goes out whole, even with several threads sending at once."""
+    a, b = Pipe()
+    threads_count, per_thread = 4, 2000
+
+    def produce(tid: int) -> None:
+        for i in range(per_thread):
+            a.send((tid, i, "x" * (i % 50)))
+
+    with a, b:
+        threads = [threading.Thread(target=produce, args=(tid,)) for tid in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        last = dict.fromkeys(range(threads_count), -1)
+        for _ in range(threads_count * per_thread):
+            tid, i, text = b.recv()
+            assert i == last[tid] + 1 and text == "x" * (i % 50)
+            last[tid] = i
+        for thread in threads:
+            thread.join()

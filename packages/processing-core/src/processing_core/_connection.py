@@ -46,6 +46,7 @@ _unpack = ffi.unpack
 _from_buffer = ffi.from_buffer
 _new_raw = ffi.new_allocator(should_clear_after_alloc=False)
 _loads = pickle.loads
+_close_fd = os.close
 _HIGHEST = pickle.HIGHEST_PROTOCOL
 
 # CPython lets a fresh ``bytes(n)`` (which nothing else references yet) be filled in
@@ -96,7 +97,7 @@ class Connection:
         self._progress = ffi.new("uint64_t *")
         self._scratch = _new_raw("char[]", _SCRATCH_SIZE) if readable else ffi.NULL
         self._pending: Any = None  # buffer of a large message whose reading was interrupted
-        self._pickler: tuple[io.BytesIO, ForkingPickler] | None = _new_pickler() if writable else None
+        self._picklers: list[tuple[io.BytesIO, ForkingPickler]] = [_new_pickler()] if writable else []
         self._limit = _NO_LIMIT
         self.max_message_size = max_message_size
 
@@ -146,8 +147,13 @@ class Connection:
             os.close(handle)
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None) is not None:
-            self.close()
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            self._handle = None
+            try:  # noqa: SIM105 - no contextlib here: at interpreter shutdown it may be gone
+                _close_fd(handle)
+            except (OSError, TypeError):  # TypeError: at interpreter shutdown
+                pass
 
     def __enter__(self) -> Connection:
         return self
@@ -252,31 +258,33 @@ class Connection:
         handle = self._handle
         if handle is None or not self._writable:
             self._check(False)
-        cached = self._pickler
-        if cached is None:
+        picklers = self._picklers
+        if not picklers:
+            # Another thread, or a reducer sending on this connection, has the pickler.
             buffer = _dumps(obj)
             data: Any = _from_buffer(buffer)
             size = len(buffer)
         else:
             # The connection's own pickler and buffer, reused: no set-up per message.
-            self._pickler = None  # taken, so a reducer that sends on this connection gets its own
+            # (list.pop and list.append are atomic, so two threads never share one.)
+            cached = picklers.pop()
             stream, pickler = cached
             stream.seek(0)
             stream.truncate()
             try:
                 pickler.dump(obj)
             except BaseException:
-                self._pickler = _new_pickler()  # the old one may hold half a pickle
+                picklers.append(_new_pickler())  # the old one may hold half a pickle
                 raise
             finally:
                 pickler.clear_memo()  # the memo must not keep the objects sent alive
             size = stream.tell()
             if size <= _SCRATCH_SIZE:
                 data = stream.getvalue()
-                self._pickler = cached
+                picklers.append(cached)
             else:
                 data = _from_buffer(stream.getbuffer())  # a large pickle: no copy, and no reuse
-                self._pickler = _new_pickler()
+                picklers.append(_new_pickler())
         rc = _frame_send(handle, self._kind, data, size, self._progress)
         if rc:
             self._send_retry(rc, data, size)
