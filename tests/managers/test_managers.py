@@ -73,6 +73,7 @@ def test_namespace_value_and_array(manager) -> None:
     value = manager.Value("i", 7)
     value.value += 1
     assert value.value == 8 and value.get() == 8
+    assert str(value) == "Value('i', 8)"
     array = manager.Array("d", [0.5, 1.5])
     array[1] = 2.5
     assert len(array) == 2 and array[1] == 2.5

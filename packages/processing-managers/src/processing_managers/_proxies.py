@@ -37,7 +37,7 @@ class SharedValue:
         self._value = value
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._typecode!r}, {self._value!r})"
+        return f"Value({self._typecode!r}, {self._value!r})"  # as 0.52 printed it
 
     value = property(get, set)
 
