@@ -46,10 +46,14 @@ class _Client:
         self.lock = threading.Lock()
         self.sock: socket.socket | None = None
         self.pid: int | None = None
+        # Names this process registered and has not unregistered: handed to a new
+        # tracker if the one we used was killed.
+        self.names: set[str] = set()
 
     def after_fork_in_child(self) -> None:
         # The inherited connection stays: it keeps the tracker waiting for us too.
         self.lock = threading.Lock()
+        self.names = set()
 
     def connect(self, *, start: bool) -> bool:
         """Connect to the family's tracker (starting one if ``start``); return whether connected."""
@@ -72,13 +76,32 @@ class _Client:
             return True
 
     def send(self, verb: bytes, name: str, *, start: bool = True) -> None:
-        if not self.connect(start=start):
-            return
-        assert self.sock is not None
         message = verb + name.encode("utf-8", "surrogateescape")
         if len(message) > _MAX_MESSAGE:
             raise ValueError(f"shared memory name too long to track: {name!r}")
-        self.sock.send(message)
+        if verb == b"R":
+            self.names.add(name)
+        else:
+            self.names.discard(name)
+        if not self.connect(start=start):
+            return
+        assert self.sock is not None
+        try:
+            self.sock.send(message)
+        except OSError:
+            # The tracker was killed: forget it, and have a new one (started on the
+            # next connect) track every name this process still owns.
+            self._forget_dead_tracker()
+            if self.connect(start=start):
+                assert self.sock is not None
+                for owned in sorted(self.names):
+                    self.sock.send(b"R" + owned.encode("utf-8", "surrogateescape"))
+
+    def _forget_dead_tracker(self) -> None:
+        with self.lock:
+            if self.sock is not None:
+                self.sock.close()
+            self.sock, self.pid = None, None
 
 
 def _watched() -> list[str]:

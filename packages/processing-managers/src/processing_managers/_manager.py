@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import os
 import signal
+import stat
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -207,6 +209,8 @@ class BaseManager:
                     process.join()
         else:
             process.join()
+        if process.exitcode != 0:
+            _remove_stale_socket_file(address)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the server process to exit."""
@@ -309,3 +313,16 @@ class CreatorMethod:
         owner.register(typeid, self.callable, self.proxytype, self.exposed)
         if typeid != name:
             setattr(owner, name, getattr(owner, typeid))
+
+
+def _remove_stale_socket_file(address: Any) -> None:
+    """A server that died (killed, crashed) could not remove its Unix socket file: do it
+    here, with the private directory it was made in when that is left empty."""
+    if not isinstance(address, str) or address.startswith("\0") or not os.path.exists(address):
+        return
+    with contextlib.suppress(OSError):
+        if stat.S_ISSOCK(os.lstat(address).st_mode):
+            os.unlink(address)
+            directory = os.path.dirname(address)
+            if os.path.basename(directory).startswith("pr-"):
+                os.rmdir(directory)  # fails, harmlessly, unless empty
