@@ -158,8 +158,13 @@ class Server:
         while not self._stop.is_set():
             try:
                 request = recv()
-            except (EOFError, OSError):
-                return  # the client went away (or the server is stopping)
+            except EOFError as exc:
+                if connection.closed:
+                    return  # the client went away
+                # A whole message arrived but its pickle was cut short: that request fails.
+                reply = (FAILED, f"the manager could not decode a request: {exc!r}")
+            except OSError:
+                return  # the connection broke (or the server is stopping)
             except Exception as exc:
                 reply: tuple[int, Any] = (FAILED, f"the manager could not decode a request: {exc!r}")
             else:
