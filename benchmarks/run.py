@@ -23,13 +23,25 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import charts, machine, managers, pipes, pools, primitives, processes, queues, report, shared  # noqa: E402
+from benchmarks import (  # noqa: E402
+    charts,
+    machine,
+    managers,
+    pipes,
+    pool_dask,
+    pools,
+    primitives,
+    processes,
+    queues,
+    report,
+    shared,
+)
 from benchmarks.common import Scale  # noqa: E402
 from benchmarks.harness import Workload, run_workload  # noqa: E402
 from benchmarks.results import SCHEMA, validate, workload_document  # noqa: E402
 from benchmarks.targets import evaluate  # noqa: E402
 
-FAMILIES = (processes, pipes, queues, primitives, shared, managers, pools)
+FAMILIES = (processes, pipes, queues, primitives, shared, managers, pools, pool_dask)
 DEFAULTS = {  # mode -> (repetitions, warm-up rounds, seconds allowed per sample)
     "full": (5, 1, 120.0),
     "quick": (3, 1, 60.0),
