@@ -92,6 +92,12 @@ class ForkServerPopen(ForkPopen):
             self.returncode = UNKNOWN_EXITCODE if code is None else code
         return self.returncode
 
+    def _send_signal(self, sig: int) -> None:
+        # The server reaps its children at once, so their pids can be reused: signal only a
+        # child whose exit the server has not reported.
+        if self.poll() is None:
+            super()._send_signal(sig)
+
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait up to ``timeout`` seconds (``None``: no limit) for the exit code."""
         if self.returncode is None and not wait_readable(self.sentinel, timeout):
