@@ -365,17 +365,7 @@ class Connection:
         n = _frame_recv(self._handle, self._kind, self._frame, pointer, length - offset, self._limit)
         if n >= 0:
             return int(n)
-        try:
-            result = self._recv_slow(n, self._limit, pointer, length - offset)
-        except BaseException:
-            frame = self._frame
-            if self._handle is not None and frame.got and self._pending is None:
-                # Interrupted with part of the message in the caller's buffer: keep it
-                # with the connection so that the next receive completes the message.
-                pending = bytearray(frame.length)
-                pending[: frame.got] = view[offset : offset + frame.got]
-                self._pending = (pending, _from_buffer(pending, require_writable=True))
-            raise
+        result = self._recv_slow(n, self._limit, pointer, length - offset)
         if isinstance(result, int):
             return result
         raise BufferTooShort(bytes(result))
@@ -386,16 +376,27 @@ class Connection:
         Returns the message length (an int) when the message landed in ``into``
         (``cap`` bytes), or the message itself when it needed a buffer of its own.
         """
-        while True:
-            if n == _EINTR:
-                # Looping back lets the signal handlers run (and raise) before the retry.
-                n = _frame_recv(self._check(True), self._kind, self._frame, into, cap, limit)
-            elif n == _NEED_BUFFER:
-                return self._recv_pending(self._frame.length, limit, None)
-            elif n >= 0:
-                return int(n)
-            else:
-                self._fail(n, limit)
+        try:
+            while True:
+                if n == _EINTR:
+                    # Looping back lets the signal handlers run (and raise) before the retry.
+                    n = _frame_recv(self._check(True), self._kind, self._frame, into, cap, limit)
+                elif n == _NEED_BUFFER:
+                    return self._recv_pending(self._frame.length, limit, None)
+                elif n >= 0:
+                    return int(n)
+                else:
+                    self._fail(n, limit)
+        except BaseException:
+            frame = self._frame
+            if self._handle is not None and frame.got and self._pending is None:
+                # Interrupted with part of the message in ``into`` (the scratch buffer or
+                # the caller's): keep it with the connection, so that the next receive,
+                # whichever method makes it, completes the message.
+                pending = bytearray(frame.length)
+                pending[: frame.got] = ffi.buffer(into, frame.got)
+                self._pending = (pending, _from_buffer(pending, require_writable=True))
+            raise
 
     def _recv_pending(self, length: int | None, limit: int, maxlength: int | None) -> Any:
         """Read a large message into a buffer of its own (kept across interruptions)."""
