@@ -485,3 +485,24 @@ def test_threads_sending_small_objects_on_one_connection():
             last[tid] = i
         for thread in threads:
             thread.join()
+
+
+def test_bytes_interoperate_with_the_standard_library():
+    """The framing is the standard library's: raw messages cross in both directions."""
+    import multiprocessing.connection as stdlib_connection
+
+    left, right = socket.socketpair()
+    ours = Connection(left.detach())
+    theirs = stdlib_connection.Connection(right.detach())
+    with ours:
+        for message in (b"", b"x", os.urandom(100_000)):
+            thread = send_in_thread(ours, message)
+            assert theirs.recv_bytes() == message
+            thread.join()
+            thread = threading.Thread(target=theirs.send_bytes, args=(message,))
+            thread.start()
+            assert ours.recv_bytes() == message
+            thread.join()
+        theirs.send({"pickled": "by the standard library"})
+        assert ours.recv() == {"pickled": "by the standard library"}
+        theirs.close()
