@@ -9,6 +9,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#ifndef MSG_NOSIGNAL /* macOS: Python ignores SIGPIPE anyway, so EPIPE comes back */
+#define MSG_NOSIGNAL 0
+#endif
+
 /* One read or write moves at most this much; Linux itself stops at 0x7ffff000. */
 #define PRC_IO_CHUNK ((size_t)1 << 30)
 
