@@ -121,12 +121,6 @@ def test_queue_classes_are_the_context_ones(ctx: Any) -> None:
     assert isinstance(ctx.SimpleQueue(), SimpleQueue)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeError,
-    reason="processing_pool pickles initargs once, when the Pool is made, not while each worker is started, "
-    "so objects that travel only at a child's creation (queues, locks) are refused; remove this mark when fixed",
-)
 def test_queue_handed_to_pool_initializers(start_method: str) -> None:
     from processing_pool import Pool
 

@@ -24,9 +24,9 @@ from processing_core._context import (
     set_start_method,
 )
 from processing_core._errors import AuthenticationError, BufferTooShort, ProcessError, TimeoutError
-from processing_core._ring import BrokenRingError
 from processing_core._platform import monotonic, native_build_info, page_size
 from processing_core._process import BaseProcess, active_children, current_process, parent_process
+from processing_core._ring import BrokenRingError
 from processing_core._semaphore import OwnerDiedError
 from processing_core._shareable_list import ShareableList
 from processing_core._shared_memory import SharedMemory
@@ -36,9 +36,9 @@ from processing_core._version import __version__
 
 __all__ = [
     "AuthenticationError",
-    "BrokenRingError",
     "BaseContext",
     "BaseProcess",
+    "BrokenRingError",
     "BufferTooShort",
     "Connection",
     "OwnerDiedError",

@@ -46,7 +46,7 @@ class Block:
 
     __slots__ = ("__weakref__", "_epoch", "_heap", "_rounded", "addr", "arena", "offset", "reused", "size")
 
-    def __init__(  # noqa: PLR0917 - positional: built on the allocation hot path
+    def __init__(
         self, heap: Heap | None, arena: Arena, offset: int, size: int, rounded: int, reused: bool
     ) -> None:
         self._heap = heap  # None: never reused (a large block, or one handed to this process)

@@ -9,7 +9,7 @@ from processing_core._util import Finalize
 
 from processing_pool._backend import OpenJobs
 from processing_pool._base import BasePool
-from processing_pool._serializers import get_serializer
+from processing_pool._serializers import InitPayload, get_serializer
 from processing_pool._supervisor import ProcessBackend
 
 if TYPE_CHECKING:
@@ -112,7 +112,13 @@ class Pool(BasePool):
             if not task_timeout > 0:
                 raise ValueError(f"task_timeout must be positive, not {task_timeout}")
         chosen = get_serializer(serializer)
-        init_payload = None if initializer is None else chosen.dumps((initializer, tuple(initargs)))
+        init_payload: InitPayload = None
+        if initializer is not None and chosen.name == "pickle":
+            # Passed as the worker's own arguments, pickled while each worker starts: so
+            # queues, locks and shared values (which travel only then) can be initargs.
+            init_payload = (initializer, tuple(initargs))
+        elif initializer is not None:
+            init_payload = chosen.dumps((initializer, tuple(initargs)))
         open_jobs = OpenJobs()
         processes_backend = ProcessBackend(
             size,

@@ -12,7 +12,7 @@ import pickle
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from processing_core._reduction import ForkingPickler
 
@@ -81,3 +81,8 @@ def _cloudpickle_dumps(module: Any) -> Callable[[Any], bytes]:
         return bytes(module.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     return dumps
+
+
+# What a worker gets to run its initializer: the pair itself (default pickle: it travels
+# with the worker's arguments), bytes from another serializer, or None.
+InitPayload: TypeAlias = "tuple[Callable[..., object], tuple[Any, ...]] | bytes | None"

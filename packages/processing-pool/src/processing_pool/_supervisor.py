@@ -24,7 +24,7 @@ from processing_pool._backend import OpenJobs
 from processing_pool._batches import STOP_BODY, BatchEncoder
 from processing_pool._chunking import Task
 from processing_pool._errors import SerializationError, WorkerLostError
-from processing_pool._serializers import Serializer
+from processing_pool._serializers import InitPayload, Serializer
 from processing_pool._wire import drain_nonblocking, encode
 from processing_pool._worker import INIT_FAILED, READY, REJECTED, RESULTS
 from processing_pool._workers import WorkerSlot, _parent_side_fds, start_worker
@@ -50,7 +50,7 @@ class ProcessBackend:
         *,
         context: Any,
         serializer: Serializer,
-        init_payload: bytes | None,
+        init_payload: InitPayload,
         maxtasksperchild: int | None,
         task_timeout: float | None,
         max_memory_per_child: int | None,

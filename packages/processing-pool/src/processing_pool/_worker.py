@@ -18,7 +18,7 @@ from typing import Any
 from processing_pool._batches import EACH, HEADER, STOP, WHOLE
 from processing_pool._chunking import run_task
 from processing_pool._errors import ExceptionWithTraceback, RemoteError, SerializationError, format_traceback
-from processing_pool._serializers import Serializer, get_serializer
+from processing_pool._serializers import InitPayload, Serializer, get_serializer
 from processing_pool._wire import FrameReader, InheritedFd, encode, read_frame, write_all
 
 # Frames from a worker: (kind, payload).
@@ -130,12 +130,12 @@ class _Results:
         self._last = time.perf_counter()
 
 
-def worker_main(  # noqa: PLR0917 - Process calls its target with positional args
+def worker_main(
     task_pipe: InheritedFd,
     result_pipe: InheritedFd,
     progress_file: InheritedFd | None,
     serializer_name: str,
-    init_payload: bytes | None,
+    init_payload: InitPayload,
     flush_each: bool,
     report_memory: bool,
 ) -> None:
@@ -151,7 +151,10 @@ def worker_main(  # noqa: PLR0917 - Process calls its target with positional arg
 
     if init_payload is not None:
         try:
-            initializer, initargs = serializer.loads(init_payload)
+            if isinstance(init_payload, bytes):
+                initializer, initargs = serializer.loads(init_payload)
+            else:
+                initializer, initargs = init_payload
             initializer(*initargs)
         except Exception as exc:
             send(INIT_FAILED, _exception_payload(exc, serializer))

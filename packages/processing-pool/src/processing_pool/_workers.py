@@ -8,6 +8,7 @@ import mmap
 import os
 from typing import Any
 
+from processing_pool._serializers import InitPayload
 from processing_pool._wire import FrameReader, InheritedFd
 from processing_pool._worker import worker_main
 
@@ -59,7 +60,7 @@ def start_worker(
     context: Any,
     number: int,
     serializer_name: str,
-    init_payload: bytes | None,
+    init_payload: InitPayload,
     *,
     flush_each: bool,
     report_memory: bool,
