@@ -8,14 +8,15 @@ initializer, cloudpickle) is tested below them.
 
 from __future__ import annotations
 
+import copyreg
 import os
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import distributed
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # Dask workers import the targets by name
@@ -55,6 +56,25 @@ from test_failures import (  # noqa: F401
     test_result_that_cannot_be_pickled_in_the_worker,
     test_result_that_fails_to_unpickle_in_the_parent,
 )
+
+
+def _import_distributed() -> Any:
+    """Import ``distributed`` and undo the exception pickling it installs process-wide.
+
+    ``import distributed`` registers tblib's reducer (``copyreg``) for every exception
+    class defined so far; the local pool's tests (run in this process after these) check
+    how exceptions that do not round-trip travel, so this process keeps its pickling.
+    """
+    before = dict(copyreg.dispatch_table)
+    import distributed
+
+    for cls in set(copyreg.dispatch_table) - set(before):
+        del copyreg.dispatch_table[cls]
+    copyreg.dispatch_table.update(before)
+    return distributed
+
+
+distributed = _import_distributed()
 
 pytestmark = pytest.mark.timeout(60)
 

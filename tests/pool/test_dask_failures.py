@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copyreg
 import os
 import signal
 import subprocess
@@ -9,14 +10,33 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import dask
-import distributed
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # Dask workers import the targets by name
 import pool_targets as t
 from processing_pool import DaskBackend, Pool, WorkerLostError
+
+
+def _import_distributed() -> Any:
+    """Import ``distributed`` and undo the exception pickling it installs process-wide.
+
+    ``import distributed`` registers tblib's reducer (``copyreg``) for every exception
+    class defined so far; the local pool's tests (run in this process after these) check
+    how exceptions that do not round-trip travel, so this process keeps its pickling.
+    """
+    before = dict(copyreg.dispatch_table)
+    import distributed
+
+    for cls in set(copyreg.dispatch_table) - set(before):
+        del copyreg.dispatch_table[cls]
+    copyreg.dispatch_table.update(before)
+    return distributed
+
+
+distributed = _import_distributed()
 
 TINY_TASKS = 100_000
 CLUSTER = {"processes": True, "n_workers": 2, "threads_per_worker": 1, "host": "127.0.0.1", "dashboard_address": None}

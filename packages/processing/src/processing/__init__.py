@@ -39,7 +39,7 @@ from processing_core import (
 from processing_core._fdpass import allow_connection_pickling
 from processing_core._util import enable_logging
 from processing_managers import Manager, PoolProxy, SyncManager
-from processing_pool import Pool, ThreadPool, WorkerLostError
+from processing_pool import DaskBackend, Pool, ThreadPool, WorkerLostError
 from processing_sync import (
     Array,
     Barrier,
@@ -101,6 +101,7 @@ __all__ = [
     "BoundedSemaphore",
     "BufferTooShort",
     "Condition",
+    "DaskBackend",
     "Event",
     "JoinableQueue",
     "Lock",
