@@ -258,7 +258,8 @@ def work():
 
 if __name__ == "__main__":
     method, mode, kind = sys.argv[1:4]
-    processing_core.set_spawn_main_mode(mode)
+    if mode != "default":
+        processing_core.set_spawn_main_mode(mode)
     ctx = processing_core.get_context(method)
     if kind == "elsewhere":
         p = ctx.Process(target=helper.write_result)
@@ -284,6 +285,7 @@ def call_pickled(blob):
 @pytest.mark.parametrize(
     ("mode", "kind", "main_runs_in_child", "result"),
     [
+        ("default", "elsewhere", True, "helper ran"),  # as multiprocessing: main re-runs
         ("when-needed", "elsewhere", False, "helper ran"),
         ("always", "elsewhere", True, "helper ran"),
         ("when-needed", "later", True, "main function ran"),

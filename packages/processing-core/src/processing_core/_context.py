@@ -269,13 +269,13 @@ def set_spawn_main_mode(mode: str) -> None:
     """Choose when a spawned (or fork-server) child re-runs the parent's main module.
 
     Args:
-        mode: ``"when-needed"`` (the default): the child re-runs the main module, as
-            ``__mp_main__``, the first time something looks a name up in it (a target or
-            argument defined there, or a task that arrives later); a child whose work comes
-            from other modules skips the main module's imports and starts faster.
-            ``"always"``: the child re-runs it at start-up, as ``multiprocessing`` does; for
-            programs whose children rely on side effects of the main module's top level
-            (configuring logging or a library) while their targets live elsewhere.
+        mode: ``"always"`` (the default): the child re-runs the main module, as
+            ``__mp_main__``, at start-up, as ``multiprocessing`` does, so children see
+            the side effects of its top level (configuring logging or a library).
+            ``"when-needed"``: the child re-runs it only the first time something looks
+            a name up in it (a target or argument defined there, or a task that arrives
+            later); a child whose work comes from other modules skips the main module's
+            imports and starts faster.
 
     Raises:
         ValueError: for another mode.

@@ -89,7 +89,9 @@ def _defer_package_init() -> None:
 
 
 MAIN_MODES = ("when-needed", "always")
-_main_mode = "when-needed"
+# "always" by default: children see the main module's top-level side effects, as with
+# multiprocessing; "when-needed" is the opt-in that skips it for faster start-up.
+_main_mode = "always"
 _main_recreated = False
 
 
