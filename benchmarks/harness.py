@@ -61,6 +61,7 @@ class Workload:
     series: tuple[str, float] | None = None  # (series name, x) for scaling charts
     pinned: bool = False  # set on the pinned copy of a workload
     baseline: str = BASELINE  # the row every speed-up is measured against
+    self_warming: bool = False  # each sample warms up itself (a fresh, warmed pool): no warm-up rounds
 
 
 @dataclass
@@ -172,7 +173,7 @@ def run_workload(
     cases = {c.impl: c for c in workload.cases}
     runnable = [c.impl for c in workload.cases if c.status == OK and c.run is not None]
     with pinned_to_one_cpu(workload.pinned):
-        for round_, impl in schedule(runnable, repetitions, warmup):
+        for round_, impl in schedule(runnable, repetitions, 0 if workload.self_warming else warmup):
             row = rows[impl]
             if row.status != OK:  # failed in an earlier round: do not retry it
                 continue

@@ -96,6 +96,7 @@ def workloads(scale: Scale) -> list[Workload]:
         Workload(
             id="pool.apply_async",
             family="pools",
+            self_warming=True,
             title=f"Pool apply_async of {applies:,} single tiny tasks ({n_cores} workers)",
             unit="task",
             cases=_rows(applies, lambda api, pool: api.apply_async(pool, tasks.tiny, range(applies)), n_cores),
@@ -108,6 +109,7 @@ def workloads(scale: Scale) -> list[Workload]:
             Workload(
                 id=f"pool.{call}.{'default' if chunksize is None else f'chunk{chunksize}'}",
                 family="pools",
+                self_warming=True,
                 title=f"Pool {call} of {tiny_tasks:,} tiny tasks, {label} ({n_cores} workers)",
                 unit="task",
                 cases=_map_rows(call, tiny_tasks, chunksize, n_cores),
@@ -118,6 +120,7 @@ def workloads(scale: Scale) -> list[Workload]:
         Workload(
             id="pool.startup",
             family="pools",
+            self_warming=True,
             title=f"Pool start-up, one task, shutdown ({n_cores} workers)",
             unit="pool",
             cases=[
@@ -161,6 +164,7 @@ def _scaling(scale: Scale, n_cores: int) -> list[Workload]:
             Workload(
                 id=f"pool.map.tasks{count}",
                 family="pools",
+                self_warming=True,
                 title=f"Pool map of {count:,} tiny tasks, default chunk size ({n_cores} workers)",
                 unit="task",
                 cases=_map_rows("map", count, None, n_cores),
@@ -175,6 +179,7 @@ def _scaling(scale: Scale, n_cores: int) -> list[Workload]:
             Workload(
                 id=f"pool.map.workers{workers}",
                 family="pools",
+                self_warming=True,
                 title=f"Pool map of {count} tasks of ~{loop:,} loop steps on {workers} worker(s), chunksize=1",
                 unit="task",
                 cases=_rows(count, lambda api, pool: api.map(pool, tasks.cpu_work, work, 1), workers),

@@ -115,11 +115,12 @@ def test_missing_processing_names_make_not_yet_available_rows(bare_processing):
 
 def test_every_workload_has_an_unavailable_processing_row_never_a_substitute(bare_processing):
     workloads = run.select(common.Scale("smoke"), "off", None)
-    assert len({w.family for w in workloads}) == 7
+    families = {"processes", "pipes", "queues", "sync", "shared memory", "managers", "pools"}
+    assert families <= {w.family for w in workloads}
     for workload in workloads:
         impls = [case.impl for case in workload.cases]
         assert len(impls) == len(set(impls)), workload.id
-        assert "multiprocessing" in impls, workload.id
+        assert workload.baseline in impls, workload.id
         ours = [case for case in workload.cases if case.impl == "processing"]
         assert len(ours) == 1, workload.id
         assert ours[0].status == NOT_YET and ours[0].run is None, workload.id
@@ -248,3 +249,10 @@ def test_render_reports_a_saved_document_without_measuring(monkeypatch, tmp_path
     assert run.main(["--render", str(saved), "--no-docs"]) == 0
     assert "pipe.bytes.64B" in capsys.readouterr().out
     assert json.loads(saved.read_text()) == _minimal_document()
+
+
+def test_a_self_warming_workload_gets_no_warmup_rounds():
+    log = []
+    workload = Workload("w", "f", "t", "op", [fixed_case("multiprocessing", 1.0, log)], self_warming=True)
+    rows = harness.run_workload(workload, repetitions=2, warmup=3, timeout=30)
+    assert log == ["multiprocessing", "multiprocessing"] and len(rows[0].samples) == 2
