@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # Dask workers import the targets by name
 import pool_targets as t
+import processing_core
 from processing_pool import DaskBackend, Pool, WorkerLostError
 
 
@@ -107,6 +108,25 @@ def test_a_task_that_kills_its_workers_fails_with_worker_lost_error() -> None:
         assert pool.map(t.square, range(50)) == [x * x for x in range(50)]
         assert pool.apply(t.add, (2, 3)) == 5
         _finish(pool)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_a_cluster_that_goes_away_fails_the_work_instead_of_hanging() -> None:
+    cluster = distributed.LocalCluster(**CLUSTER)
+    c = distributed.Client(cluster, set_as_default=False)
+    try:
+        pool = Pool(backend=DaskBackend(c))
+        result = pool.starmap_async(t.die_on, [(x, -1) for x in range(5000)], 20)
+        time.sleep(0.3)
+        cluster.close()
+        with pytest.raises(processing_core.ProcessError):  # WorkerLostError is one too
+            result.get(60)
+        pool.terminate()
+        pool.join()
+    finally:
+        c.close()
+        cluster.close()
 
 
 # --------------------------------------------------------------- tiny tasks

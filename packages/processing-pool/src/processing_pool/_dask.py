@@ -14,6 +14,7 @@ finished ones, fetching the results of all groups done at once in one ``gather``
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import itertools
@@ -40,6 +41,8 @@ FIRST_GROUP_TASKS = 16  # before any task has been timed
 MAX_GROUP_TASKS = 8192
 GROUPS_IN_FLIGHT_PER_SLOT = 4
 CLOSE_TIMEOUT_SECONDS = 10.0
+# What a Dask future may raise: asyncio's CancelledError (a cluster gone) is no Exception.
+FAILURES = (Exception, asyncio.CancelledError)
 
 # Functions a worker has unpickled, by their pickled bytes (shared by the worker's threads).
 _worker_functions: dict[bytes, Any] = {}
@@ -195,7 +198,7 @@ class DaskBackend:
             self._running.clear()
             self._finished.clear()
             self._cond.notify()
-        if futures:
+        if futures and not self._owns_client:  # a cluster of our own goes away as a whole
             with contextlib.suppress(Exception):  # the client may already be closed (at exit)
                 self._client.cancel(futures, force=True)
         error = ProcessError("the pool was terminated before this task finished")
@@ -342,7 +345,7 @@ class DaskBackend:
         finished = [future for future in futures if future.status == "finished"]
         outcomes: dict[str, Any] = {}
         if finished:
-            with contextlib.suppress(Exception):  # one went wrong: all are settled one by one below
+            with contextlib.suppress(*FAILURES):  # one went wrong: all are settled one by one below
                 outcomes = dict(zip([f.key for f in finished], self._client.gather(finished), strict=True))
         for future in futures:
             with self._cond:
@@ -358,7 +361,7 @@ class DaskBackend:
     def _settle_alone(self, future: Any, tasks: list[Task]) -> None:
         try:
             outcome = future.result()
-        except Exception as exc:
+        except FAILURES as exc:
             error = self._describe_failure(exc)
             for job, index, *_rest in tasks:
                 job._chunk_done(index, False, error)
