@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -29,10 +30,13 @@ def test_maxtasksperchild_recycles_workers(ctx) -> None:
 
 
 def test_max_memory_per_child_recycles_a_grown_worker(ctx) -> None:
-    pool = Pool(1, max_memory_per_child=150 << 20, context=ctx)
+    # A forked worker's resident size includes the pages it still shares with this
+    # (possibly large) test process: set the limit above that, not at a fixed size.
+    own_rss = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    pool = Pool(1, max_memory_per_child=own_rss + (150 << 20), context=ctx)
     first = pool.apply(t.hoard, (1,))
     assert pool.apply(t.hoard, (1,)) == first  # small: kept
-    grown = pool.apply(t.hoard, (200,))  # past the limit: replaced after this task
+    grown = pool.apply(t.hoard, (200 + (own_rss >> 20),))  # past the limit: replaced after this task
     assert grown == first
     assert pool.apply(t.hoard, (1,)) != first
     _finish(pool)

@@ -127,9 +127,15 @@ def test_result_that_fails_to_unpickle_in_the_parent(pool: Pool) -> None:
 
 
 def test_exception_whose_constructor_does_not_round_trip(pool: Pool) -> None:
-    with pytest.raises(RemoteError) as info:
+    with pytest.raises(Exception) as info:
         pool.apply(t.raise_needs_two_args)
-    assert "NeedsTwoArgs" in str(info.value) and "1-2" in str(info.value)
+    if isinstance(info.value, t.NeedsTwoArgs):
+        # Importing distributed (the Dask tests) installs tblib's exception pickling in
+        # this process, and forked workers inherit it: then the exception itself arrives.
+        assert "tblib" in sys.modules
+    else:
+        assert isinstance(info.value, RemoteError)
+        assert "NeedsTwoArgs" in str(info.value) and "1-2" in str(info.value)
     assert "raise_needs_two_args" in str(info.value.__cause__)
     _still_usable(pool)
 
