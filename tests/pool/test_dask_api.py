@@ -265,6 +265,12 @@ def test_bad_arguments(kwargs: dict, error: type, match: str) -> None:
         Pool(**kwargs)
 
 
-def test_bad_client() -> None:
+def test_bad_backend_arguments(client: distributed.Client) -> None:
     with pytest.raises(TypeError, match=r"distributed\.Client"):
         DaskBackend("tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="not both"):
+        DaskBackend(client, address="tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="n_workers"):
+        DaskBackend(n_workers=0)
+    with pytest.raises(ValueError, match="give address and processes to the backend"):
+        Pool(2, backend=DaskBackend(client))

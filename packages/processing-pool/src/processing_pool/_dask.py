@@ -106,7 +106,8 @@ class DaskBackend:
 
     Raises:
         ImportError: ``distributed`` is not installed (``pip install 'processing-pool[dask]'``).
-        ValueError: both ``client`` and ``address`` were given.
+        ValueError: both ``client`` and ``address`` were given, or ``n_workers`` is not positive.
+        TypeError: ``client`` is not a ``distributed.Client``, or ``address`` not a string.
     """
 
     def __init__(self, client: Any = None, *, address: str | None = None, n_workers: int | None = None) -> None:
@@ -117,6 +118,8 @@ class DaskBackend:
             raise TypeError(f"client must be a distributed.Client, not {type(client).__name__}")
         if address is not None and not isinstance(address, str):
             raise TypeError(f"address must be a scheduler address string, not {type(address).__name__}")
+        if n_workers is not None and (not isinstance(n_workers, int) or isinstance(n_workers, bool) or n_workers < 1):
+            raise ValueError(f"n_workers must be a positive int or None, not {n_workers!r}")
         self._cluster: Any = None
         self._owns_client = client is None
         if client is None:
