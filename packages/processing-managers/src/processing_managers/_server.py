@@ -162,11 +162,11 @@ class Server:
                 if connection.closed:
                     return  # the client went away
                 # A whole message arrived but its pickle was cut short: that request fails.
-                reply = (FAILED, f"the manager could not decode a request: {exc!r}")
+                reply: tuple[int, Any] = (FAILED, f"the manager could not decode a request: {exc!r}")
             except OSError:
                 return  # the connection broke (or the server is stopping)
             except Exception as exc:
-                reply: tuple[int, Any] = (FAILED, f"the manager could not decode a request: {exc!r}")
+                reply = (FAILED, f"the manager could not decode a request: {exc!r}")
             else:
                 reply = handle(request)
             try:
