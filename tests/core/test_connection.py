@@ -290,11 +290,22 @@ def test_recv_bytes_maxlength():
         a.send_bytes(b"short")
         assert b.recv_bytes(5) == b"short"
         a.send_bytes(b"too long")
-        with pytest.raises(OSError, match="bad message length"):
+        with pytest.raises(OSError, match="bad message length.*write-only"):
             b.recv_bytes(5)
-        assert b.closed
+        # As in multiprocessing: a duplex end stops reading but can still send.
+        assert not b.closed and not b.readable and b.writable
+        b.send("still sending")
+        assert a.recv() == "still sending"
+        with pytest.raises(OSError, match="write-only"):
+            b.recv()
         with pytest.raises(ValueError):
             a.recv_bytes(-1)
+    reader, writer = Pipe(duplex=False)
+    with reader, writer:
+        writer.send_bytes(b"too long")
+        with pytest.raises(OSError, match="connection closed"):
+            reader.recv_bytes(5)
+        assert reader.closed
 
 
 # ------------------------------------------------------------------- signals

@@ -67,7 +67,7 @@ def _receive(connection: Any, what: str) -> bytes:
     except EOFError as exc:
         raise AuthenticationError(f"the peer closed the connection while {what}") from exc
     except OSError as exc:
-        if connection.closed:
+        if connection.closed or not connection.readable:
             # A refused or truncated frame: what the peer sent was no handshake.
             raise AuthenticationError(f"protocol error while {what}: {exc}") from exc
         raise

@@ -193,17 +193,26 @@ class Connection:
             raise OSError(errno.EPIPE, f"got end of file during message: the peer closed in the middle of {what}")
         if code == _TOO_LONG:
             length = self._frame.length
-            self._abandon()
+            # Over the connection's own limit (an untrusted peer): drop the connection.
+            # Over a recv_bytes(maxlength): stop reading only, as multiprocessing does.
+            outcome = self._abandon(keep_writing=length <= self._limit)
             raise OSError(
                 errno.EMSGSIZE,
-                f"bad message length: {length} bytes announced, at most {limit} allowed; connection closed",
+                f"bad message length: {length} bytes announced, at most {limit} allowed; {outcome}",
             )
         raise OSError(-code, os.strerror(-code))
 
-    def _abandon(self) -> None:
-        """The stream is out of step (a refused or truncated message): close it."""
+    def _abandon(self, keep_writing: bool = False) -> str:
+        """The incoming stream is out of step (a refused or truncated message): stop reading it.
+
+        Returns what became of the connection, for the error message.
+        """
         self._pending = None
+        if keep_writing and self._writable:
+            self._readable = False
+            return "the connection is now write-only"
         self.close()
+        return "connection closed"
 
     # ------------------------------------------------------------------ send
 
@@ -411,10 +420,10 @@ class Connection:
             self._pending = (target, pointer)
         target, pointer = self._pending
         if maxlength is not None and len(target) > maxlength:
-            self._abandon()
+            outcome = self._abandon(keep_writing=True)
             raise OSError(
                 errno.EMSGSIZE,
-                f"bad message length: {len(target)} bytes, at most {maxlength} allowed; connection closed",
+                f"bad message length: {len(target)} bytes, at most {maxlength} allowed; {outcome}",
             )
         n = _EINTR
         while n == _EINTR:
