@@ -290,7 +290,7 @@ def test_recv_bytes_maxlength():
         a.send_bytes(b"short")
         assert b.recv_bytes(5) == b"short"
         a.send_bytes(b"too long")
-        with pytest.raises(OSError, match="bad message length.*write-only"):
+        with pytest.raises(OSError, match=r"bad message length.*write-only"):
             b.recv_bytes(5)
         # As in multiprocessing: a duplex end stops reading but can still send.
         assert not b.closed and not b.readable and b.writable
