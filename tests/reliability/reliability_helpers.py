@@ -9,10 +9,11 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -138,3 +139,60 @@ def family() -> Iterator[Family]:
     finally:
         fam.kill_leftovers()
         shutil.rmtree(fam.tmpdir, ignore_errors=True)
+
+
+class RssWatcher:
+    """Samples the resident set size of some processes at intervals, in a thread.
+
+    ``growth()`` compares each process's last reading with its reading a quarter of the
+    way through (after warm-up): a leak grows without bound, a working set does not.
+    """
+
+    def __init__(self, pids: Callable[[], Iterable[int]], interval: float = 0.02) -> None:
+        self._pids = pids
+        self._interval = interval
+        self.samples: dict[int, list[int]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            for pid in list(self._pids()):
+                try:
+                    self.samples.setdefault(pid, []).append(rss_bytes(pid))
+                except (OSError, ValueError, IndexError):
+                    continue
+
+    def __enter__(self) -> RssWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def growth(self) -> dict[int, int]:
+        """Growth in bytes, per process sampled at least 8 times, after warm-up."""
+        grown = {}
+        for pid, series in self.samples.items():
+            if len(series) >= 8:
+                grown[pid] = series[-1] - series[len(series) // 4]
+        return grown
+
+    def readings(self) -> int:
+        return sum(len(series) for series in self.samples.values())
+
+
+def self_and_children() -> list[int]:
+    """This process and its live children, from /proc."""
+    me, found = os.getpid(), [os.getpid()]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = raw[raw.rfind(b")") + 2 :].split()
+            if fields[0] != b"Z" and int(fields[1]) == me:
+                found.append(int(entry))
+    return found

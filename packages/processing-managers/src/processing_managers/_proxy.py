@@ -70,6 +70,11 @@ def request(
             f"lost the connection to the manager at {address!r} ({type(exc).__name__}: {exc}); "
             "it has probably shut down"
         ) from exc
+    except BaseException:
+        # Interrupted (Ctrl-C) with the reply still owed: the server would send it on
+        # this connection later, as the answer to the next request.  Drop the connection.
+        _forget_connection(address)
+        raise
 
 
 def _decref(token: Token, authkey: bytes, serializer: str) -> None:
