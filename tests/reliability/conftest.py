@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # helpers and picklable targets, by name
 
-from reliability_helpers import FIGURES, family  # noqa: E402
+from reliability_helpers import FIGURES, family
 
 __all__ = ["family"]
 

@@ -6,7 +6,6 @@ hang fails the test (and pytest-timeout bounds it anyway)."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import socket
 import struct
@@ -209,7 +208,13 @@ def test_a_manager_unpickles_nothing_before_authentication(manager: Any, tmp_pat
 _OPS = st.sampled_from(["call", "create", "incref", "decref", "exposed", "count", "debug_info", "ping", "nope", ""])
 _VALUES = st.one_of(st.none(), st.integers(), st.text(max_size=20), st.binary(max_size=20), st.booleans())
 _REQUESTS = st.one_of(
-    st.tuples(_OPS, _VALUES, _VALUES, st.lists(_VALUES, max_size=3).map(tuple), st.dictionaries(st.text(max_size=5), _VALUES, max_size=2)),
+    st.tuples(
+        _OPS,
+        _VALUES,
+        _VALUES,
+        st.lists(_VALUES, max_size=3).map(tuple),
+        st.dictionaries(st.text(max_size=5), _VALUES, max_size=2),
+    ),
     st.lists(_VALUES, max_size=7).map(tuple),
     _VALUES,
 )
