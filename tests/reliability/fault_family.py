@@ -75,6 +75,28 @@ def block_on_get(q: Any) -> None:
     q.get()
 
 
+def die_after(delay: float, how: str) -> None:
+    """Die by ``how`` from a thread after ``delay`` seconds, whatever the main thread does."""
+
+    def later() -> None:
+        time.sleep(delay)
+        die(how)
+
+    threading.Thread(target=later, daemon=True).start()
+
+
+def send_big_and_die(writer: Any, how: str) -> None:
+    die_after(0.3, how)
+    writer.send_bytes(b"y" * (256 << 20))  # the reader is not reading: blocks part-way
+    time.sleep(WAIT)
+
+
+def call_and_die(event: Any, shared: Any, how: str) -> None:
+    shared.append("client started")
+    die_after(0.3, how)
+    event.wait()  # blocked in a proxy call when it dies
+
+
 class Bomb:
     """A managed object whose method kills the manager's server mid-call."""
 
@@ -88,10 +110,13 @@ class Bomb:
 # ---------------------------------------------------------------------- scenarios
 
 
-def _ctx(method: str = "fork") -> Any:
+START_METHOD = "fork"
+
+
+def _ctx(method: str | None = None) -> Any:
     import processing
 
-    return processing.get_context(method)
+    return processing.get_context(method or START_METHOD)
 
 
 def _error(exc: BaseException) -> str:
@@ -211,6 +236,40 @@ def manager_server_mid_call(how: str) -> dict:
     }
 
 
+def sender_mid_send(how: str) -> dict:
+    ctx = _ctx()
+    reader, writer = ctx.Pipe()
+    child = ctx.Process(target=send_big_and_die, args=(writer, how))
+    child.start()
+    writer.close()
+    child.join(WAIT)
+    try:
+        assert reader.poll(WAIT)
+        data = reader.recv_bytes()
+        survivor = f"got {len(data)} bytes"
+    except Exception as exc:
+        survivor = _error(exc)
+    reader.close()
+    return {"exitcode": child.exitcode, "survivor": survivor}
+
+
+def manager_client_mid_call(how: str) -> dict:
+    import processing
+
+    ctx = _ctx()
+    with processing.Manager() as manager:
+        event, shared = manager.Event(), manager.list()
+        child = ctx.Process(target=call_and_die, args=(event, shared, how))
+        child.start()
+        child.join(WAIT)
+        # The server lost a client in the middle of a call: it serves the others.
+        shared.append("after")
+        event.set()
+        result = {"exitcode": child.exitcode, "survivor": shared[:], "set": event.is_set()}
+    result["left"] = _no_children_left()
+    return result
+
+
 def _wait_gone(pid: int) -> bool:
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
@@ -305,6 +364,8 @@ SCENARIOS = {
     "producer_mid_put": producer_mid_put,
     "consumer_mid_get": consumer_mid_get,
     "pool_worker_mid_task": pool_worker_mid_task,
+    "sender_mid_send": sender_mid_send,
+    "manager_client_mid_call": manager_client_mid_call,
     "manager_server_mid_call": manager_server_mid_call,
     "forkserver": forkserver,
     "resource_tracker": resource_tracker,
@@ -314,5 +375,7 @@ SCENARIOS = {
 
 if __name__ == "__main__":
     scenario, how = sys.argv[1], sys.argv[2]
+    if len(sys.argv) > 3:
+        START_METHOD = sys.argv[3]
     result = SCENARIOS[scenario](how)
     print("RESULT", json.dumps(result), flush=True)

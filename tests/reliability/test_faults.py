@@ -24,9 +24,9 @@ SIGNALS = ["sigkill", "sigterm"]  # helpers cannot be made to segfault or exit o
 EXPECTED_EXITCODE = {"sigkill": -signal.SIGKILL, "sigterm": -signal.SIGTERM, "segfault": -signal.SIGSEGV, "exit": 7}
 
 
-def run_scenario(family: Family, scenario: str, how: str) -> dict:
+def run_scenario(family: Family, scenario: str, how: str, start_method: str = "fork") -> dict:
     shm_before = shm_entries()
-    done = family.run("fault_family.py", scenario, how)
+    done = family.run("fault_family.py", scenario, how, start_method)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     assert done.returncode == 0 and lines, f"exit {done.returncode}\n{done.stdout}\n{done.stderr}"
     assert family.leftovers() == {}
@@ -49,6 +49,38 @@ def test_queue_participant_dies_inside_the_ring(family: Family, scenario: str, h
     result = run_scenario(family, scenario, how)
     # The half-done put is dropped, the interrupted get leaves its message: nothing lost.
     assert result == {"exitcode": EXPECTED_EXITCODE[how], "survivor": "recovered", "items": ["a", "b", "after"]}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("start_method", ["spawn", "forkserver"])
+@pytest.mark.parametrize("scenario", ["lock_holder", "producer_mid_put", "consumer_mid_get"])
+def test_the_same_deaths_under_spawn_and_forkserver(family: Family, scenario: str, start_method: str) -> None:
+    result = run_scenario(family, scenario, "sigkill", start_method)
+    assert result["exitcode"] == -signal.SIGKILL
+    assert result["survivor"] in ("OwnerDiedError", "recovered")
+    assert result.get("items", ["a", "b", "after"]) == ["a", "b", "after"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("how", HOWS)
+def test_sender_dies_mid_message(family: Family, how: str) -> None:
+    result = run_scenario(family, "sender_mid_send", how)
+    assert result["exitcode"] == EXPECTED_EXITCODE[how]
+    # The reader learns that the message was cut short; it does not wait for the rest.
+    assert result["survivor"].startswith("BrokenPipeError")
+    assert "in the middle of a message" in result["survivor"]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("how", HOWS)
+def test_manager_client_dies_mid_call(family: Family, how: str) -> None:
+    result = run_scenario(family, "manager_client_mid_call", how)
+    assert result == {
+        "exitcode": EXPECTED_EXITCODE[how],
+        "survivor": ["client started", "after"],
+        "set": True,
+        "left": [],
+    }
 
 
 @pytest.mark.timeout(120)
