@@ -308,3 +308,27 @@ def test_a_silent_client_does_not_block_a_listener_based_server() -> None:
             legit.join(POLL)
             thread.join(POLL)
         assert ok, "the legitimate client waited behind a silent one"
+
+
+# ------------------------------------------------------------ atheris (coverage-guided)
+
+ATHERIS_RUNS = 50_000
+
+
+@pytest.mark.timeout(300)
+def test_coverage_guided_fuzzing_of_framing_and_handshake() -> None:
+    """atheris drives ``atheris_framing.py`` (same properties as above, guided by coverage)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("atheris", reason="atheris has no wheel for this Python (the test env installs it below 3.13)")
+    done = subprocess.run(
+        [sys.executable, "atheris_framing.py", f"-runs={ATHERIS_RUNS}", "-max_len=512", "-seed=20261125"],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"Done {ATHERIS_RUNS} runs" in done.stderr
+    count("inputs tried", ATHERIS_RUNS)
