@@ -354,6 +354,7 @@ def parent(how: str) -> None:
     fs_child.start()
     fs_child.join(WAIT)
     print("READY", segment.name, flush=True)
+    sys.stdin.readline()  # the test has seen the family: now die
     if how in ("sigkill", "sigterm"):
         time.sleep(WAIT * 4)  # the test kills us
     die(how)

@@ -102,6 +102,7 @@ class Family:
             [sys.executable, *args],
             cwd=HERE,
             env=self.env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

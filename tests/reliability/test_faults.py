@@ -11,6 +11,7 @@ for each participant.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import time
@@ -139,6 +140,9 @@ def test_parent_dies_and_its_family_goes_with_it(family: Family, how: str) -> No
         assert line.startswith("READY "), line + (top.stderr.read() if top.stderr else "")
         segment = line.split()[1]
         assert Path("/dev/shm", segment).exists()
+        assert top.stdin is not None
+        top.stdin.write("go\n")
+        top.stdin.flush()
         if how in SIGNALS:
             top.send_signal(signal.SIGKILL if how == "sigkill" else signal.SIGTERM)
         top.wait(60)
@@ -146,6 +150,9 @@ def test_parent_dies_and_its_family_goes_with_it(family: Family, how: str) -> No
         if top.poll() is None:
             top.kill()
             top.wait(10)
+        for stream in (top.stdin, top.stdout, top.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
     assert top.returncode == EXPECTED_EXITCODE[how]
     assert family.leftovers() == {}
     deadline = time.monotonic() + 30
