@@ -46,9 +46,7 @@ class Block:
 
     __slots__ = ("__weakref__", "_epoch", "_heap", "_rounded", "addr", "arena", "offset", "reused", "size")
 
-    def __init__(
-        self, heap: Heap | None, arena: Arena, offset: int, size: int, rounded: int, reused: bool
-    ) -> None:
+    def __init__(self, heap: Heap | None, arena: Arena, offset: int, size: int, rounded: int, reused: bool) -> None:
         self._heap = heap  # None: never reused (a large block, or one handed to this process)
         self._epoch = heap.epoch if heap is not None else -1
         self._rounded = rounded
