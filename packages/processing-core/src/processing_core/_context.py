@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 __all__ = [
     "BaseContext",
     "DefaultContext",
+    "ForkContext",
     "ForkProcess",
+    "ForkServerContext",
     "ForkServerProcess",
     "Process",
+    "SpawnContext",
     "SpawnProcess",
     "cpu_count",
     "freeze_support",
@@ -178,10 +181,25 @@ class BaseContext:
         return f"<{type(self).__name__} {self.get_start_method(allow_none=True)!r}>"
 
 
-class _StartMethodContext(BaseContext):
-    def __init__(self, name: str, process_class: type[BaseProcess]) -> None:
-        self._name = name
-        self.Process = process_class
+class ForkContext(BaseContext):
+    """The context of the ``fork`` start method: ``get_context("fork")``."""
+
+    _name = "fork"
+    Process = ForkProcess
+
+
+class SpawnContext(BaseContext):
+    """The context of the ``spawn`` start method: ``get_context("spawn")``."""
+
+    _name = "spawn"
+    Process = SpawnProcess
+
+
+class ForkServerContext(BaseContext):
+    """The context of the ``forkserver`` start method: ``get_context("forkserver")``."""
+
+    _name = "forkserver"
+    Process = ForkServerProcess
 
 
 class DefaultContext(BaseContext):
@@ -232,9 +250,9 @@ def get_all_start_methods() -> list[str]:
 
 
 _concrete_contexts: dict[str, BaseContext] = {
-    "fork": _StartMethodContext("fork", ForkProcess),
-    "spawn": _StartMethodContext("spawn", SpawnProcess),
-    "forkserver": _StartMethodContext("forkserver", ForkServerProcess),
+    "fork": ForkContext(),
+    "spawn": SpawnContext(),
+    "forkserver": ForkServerContext(),
 }
 _default_context = DefaultContext()
 

@@ -24,8 +24,10 @@ __all__ = [
     "allow_connection_pickling",
     "connections_are_picklable",
     "recv_handle",
+    "recvfds",
     "reduce_connection",
     "send_handle",
+    "sendfds",
 ]
 
 connections_are_picklable = hasattr(socket, "SCM_RIGHTS")
@@ -68,6 +70,76 @@ def recv_handle(conn: Any) -> int:
             os.close(fd)
         raise RuntimeError(f"expected one file descriptor, received {len(fds)} (message {message!r})")
     return fds[0]
+
+
+def sendfds(sock: Any, fds: Any) -> None:
+    """Send the file descriptors ``fds`` in one message over a Unix socket (``SCM_RIGHTS``).
+
+    Args:
+        sock: a connected ``AF_UNIX`` socket, or anything with ``fileno()`` (a ``Connection``).
+        fds: an iterable of ints; the receiver gets duplicates, these stay open here.
+
+    Raises:
+        ValueError: if ``fds`` is empty or holds something other than ints.
+    """
+    try:
+        payload = array.array("i", fds)
+    except TypeError as exc:
+        raise ValueError(f"sendfds() needs a sequence of int file descriptors: {exc}") from None
+    if not payload:
+        raise ValueError("sendfds() needs at least one file descriptor")
+    marker = len(payload).to_bytes(4, "little")  # lets the receiver check the count arrived whole
+    own = isinstance(sock, socket.socket)
+    carrier = sock if own else _socket_of(sock)
+    try:
+        carrier.sendmsg([marker], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, payload)])
+    finally:
+        if not own:
+            carrier.detach()
+
+
+def recvfds(sock: Any, size: int) -> list[int]:
+    """Receive up to ``size`` descriptors sent with :func:`sendfds`; return them as a list of ints.
+
+    The descriptors are new in this process, close-on-exec, and owned by the caller.
+
+    Args:
+        sock: a connected ``AF_UNIX`` socket, or anything with ``fileno()``.
+        size: how many descriptors the sender sent.
+
+    Raises:
+        ValueError: if ``size`` is not a positive int.
+        EOFError: if the peer closed the socket instead of sending.
+        RuntimeError: if fewer than the ``size`` (or than the sent number of) descriptors
+            arrived; those that did arrive are closed first.
+    """
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"recvfds() size must be a positive int, not {size!r}")
+    own = isinstance(sock, socket.socket)
+    carrier = sock if own else _socket_of(sock)
+    try:
+        flags = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
+        message, ancillary, msg_flags, _addr = carrier.recvmsg(4, socket.CMSG_SPACE(size * _FD_SIZE), flags)
+    finally:
+        if not own:
+            carrier.detach()
+    if not message and not ancillary:
+        raise EOFError("the peer closed the socket instead of sending file descriptors")
+    fds = array.array("i")
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % _FD_SIZE])
+    sent = int.from_bytes(message, "little") if len(message) == 4 else None
+    truncated = bool(msg_flags & getattr(socket, "MSG_CTRUNC", 0))
+    if len(fds) < size or sent is None or sent != len(fds) or truncated:
+        for fd in fds:
+            os.close(fd)
+        detail = f"the sender sent {sent}" if sent is not None else f"an unexpected message {message!r}"
+        raise RuntimeError(
+            f"recvfds() expected {size} file descriptor(s) but received {len(fds)} ({detail}"
+            f"{', the control data was truncated' if truncated else ''})"
+        )
+    return list(fds)
 
 
 class DupFd:

@@ -25,7 +25,7 @@ from processing_core._arena import Arena
 from processing_core._platform import page_size
 from processing_core._reduction import get_spawning_popen
 
-__all__ = ["ALIGNMENT", "ARENA_SIZE", "LARGE_BLOCK", "Block", "Heap", "heap"]
+__all__ = ["ALIGNMENT", "ARENA_SIZE", "LARGE_BLOCK", "Block", "BufferWrapper", "Heap", "heap"]
 
 ALIGNMENT = 16  # enough for every ctypes scalar, including long double
 ARENA_SIZE = 1 << 22  # 4 MiB of address space; pages are only backed once touched
@@ -144,6 +144,46 @@ class Heap:
 
 def _rebuild_block(arena: Arena, offset: int, size: int) -> Block:
     return Block(None, arena, offset, size, size_class(size), False)
+
+
+class BufferWrapper:
+    """``size`` bytes of the shared heap, as ``multiprocessing.heap.BufferWrapper``.
+
+    The memory is zero-filled and shared with children that inherit it: pass the
+    wrapper to a forked child, or as an argument of a process being started
+    (it cannot travel through a queue or a pipe, like ``RawArray``).
+
+    Args:
+        size: the number of bytes, a non-negative int.
+
+    Raises:
+        ValueError: if ``size`` is negative.
+        TypeError: if ``size`` is not an int.
+    """
+
+    def __init__(self, size: int) -> None:
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"BufferWrapper size must be an int, not {type(size).__name__}")
+        if size < 0:
+            raise ValueError(f"BufferWrapper size must be non-negative, not {size}")
+        block = heap.malloc(size)
+        if block.reused:
+            block.memoryview()[:] = bytes(size)
+        self._state = (block, size)
+
+    def create_memoryview(self) -> memoryview:
+        """Return a writable ``memoryview`` (format ``B``) of the wrapper's shared bytes."""
+        block, size = self._state
+        return block.memoryview()[:size]
+
+    def __getstate__(self) -> tuple[Block, int]:
+        return self._state
+
+    def __setstate__(self, state: tuple[Block, int]) -> None:
+        self._state = state
+
+    def __repr__(self) -> str:
+        return f"<BufferWrapper {self._state[1]} bytes>"
 
 
 heap = Heap()

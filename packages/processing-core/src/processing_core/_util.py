@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # Kept out of a spawned child's start-up unless used: logging, typing, collections.
 if TYPE_CHECKING:
     import logging
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "DEBUG",
@@ -41,6 +41,7 @@ __all__ = [
     "Finalize",
     "ForkAwareLocal",
     "ForkAwareThreadLock",
+    "close_all_fds_except",
     "debug",
     "get_logger",
     "get_temp_dir",
@@ -395,6 +396,39 @@ def get_temp_dir() -> str:
         _temp_dir = tempfile.mkdtemp(prefix="pr-")
         Finalize(None, shutil.rmtree, args=(_temp_dir, True), exitpriority=-100)
     return _temp_dir
+
+
+def close_all_fds_except(fds: Iterable[int]) -> None:
+    """Close every file descriptor of this process except those in ``fds``.
+
+    Meant for a freshly forked child that must not hold its parent's descriptors.
+    Descriptors 0, 1 and 2 are closed too unless listed.
+
+    Args:
+        fds: the descriptors to keep open (ints; negative ones are ignored).
+
+    Raises:
+        TypeError: if an item of ``fds`` is not an int.
+    """
+    keep = set()
+    for fd in fds:
+        if not isinstance(fd, int) or isinstance(fd, bool):
+            raise TypeError(f"close_all_fds_except() needs int file descriptors, not {fd!r}")
+        if fd >= 0:
+            keep.add(fd)
+    low = 0
+    for fd in sorted(keep):
+        os.closerange(low, fd)  # closes [low, fd): the gap below this keeper
+        low = fd + 1
+    os.closerange(low, _max_fd())
+
+
+def _max_fd() -> int:
+    try:
+        limit = os.sysconf("SC_OPEN_MAX")
+    except (AttributeError, ValueError, OSError):
+        limit = -1
+    return limit if limit > 0 else 1 << 16
 
 
 class ForkAwareThreadLock:

@@ -1,7 +1,9 @@
 """Contexts and start methods, as ``multiprocessing.context``.
 
-Re-exports :mod:`processing_core._context`: ``BaseContext``, the default context's
-functions, and the ``Process`` class of each start method.
+Re-exports :mod:`processing_core._context`: ``BaseContext``, ``DefaultContext``, the
+context class of each start method (``ForkContext``, ``SpawnContext``,
+``ForkServerContext``), the default context's functions, and the ``Process`` class of
+each start method.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 from processing_core._context import (
     BaseContext,
     DefaultContext,
+    ForkContext,
     ForkProcess,
+    ForkServerContext,
     ForkServerProcess,
     Process,
+    SpawnContext,
     SpawnProcess,
     cpu_count,
     freeze_support,
@@ -31,10 +36,13 @@ __all__ = [
     "BaseContext",
     "BufferTooShort",
     "DefaultContext",
+    "ForkContext",
     "ForkProcess",
+    "ForkServerContext",
     "ForkServerProcess",
     "Process",
     "ProcessError",
+    "SpawnContext",
     "SpawnProcess",
     "TimeoutError",
     "assert_spawning",
