@@ -418,9 +418,12 @@ def close_all_fds_except(fds: Iterable[int]) -> None:
             keep.add(fd)
     low = 0
     for fd in sorted(keep):
-        os.closerange(low, fd)  # closes [low, fd): the gap below this keeper
+        if fd > low:  # an empty range must not reach closerange: (0, 0) would close everything
+            os.closerange(low, fd)  # closes [low, fd): the gap below this keeper
         low = fd + 1
-    os.closerange(low, _max_fd())
+    high = _max_fd()
+    if high > low:
+        os.closerange(low, high)
 
 
 def _max_fd() -> int:
