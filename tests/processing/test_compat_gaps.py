@@ -15,6 +15,7 @@ from typing import Any
 import processing
 import processing.context
 import processing.heap
+import processing.managers
 import processing.reduction
 import processing.util
 import processing_core
@@ -265,3 +266,58 @@ def test_buffer_wrapper_rejects_bad_sizes_and_pickle() -> None:
     assert len(processing.heap.BufferWrapper(0).create_memoryview()) == 0
     with pytest.raises(RuntimeError, match="through inheritance"):
         pickle.dumps(processing.heap.BufferWrapper(8))
+
+
+# ------------------------------------------------------------------ RebuildProxy
+
+
+class _RebuildingListProxy(processing.managers.ListProxy):
+    """A custom proxy whose pickle names RebuildProxy, as multiprocessing code writes it."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return processing.managers.RebuildProxy, (
+            type(self),
+            self._token,
+            self._serializer,
+            {"exposed": self._exposed},
+        )
+
+
+class _RebuildingManager(processing.managers.BaseManager):
+    pass
+
+
+_RebuildingManager.register("List", list, proxytype=_RebuildingListProxy)
+
+
+def _child_appends(proxy: Any, value: int) -> None:
+    proxy.append(value)
+
+
+def test_rebuild_proxy_makes_a_working_proxy_with_its_own_reference() -> None:
+    with processing.Manager() as manager:
+        shared = manager.list([1])
+        kwds = {"exposed": shared._exposed}
+        twin = processing.managers.RebuildProxy(type(shared), shared._token, shared._serializer, kwds)
+        assert kwds == {"exposed": shared._exposed}  # not modified
+        auto = processing.managers.RebuildProxy(processing.managers.AutoProxy, shared._token, "pickle", {})
+        del shared  # the original's reference goes back; the twins hold their own
+        twin.append(2)
+        auto.append(3)
+        assert list(twin) == [1, 2, 3]
+        assert twin._getvalue() == auto._getvalue() == [1, 2, 3]
+
+
+def test_a_proxy_pickled_with_rebuild_proxy_works_in_a_child(start_method: str) -> None:
+    ctx = processing.get_context(start_method)
+    with _RebuildingManager(ctx=ctx) as manager:
+        shared = manager.List()  # type: ignore[attr-defined]
+        assert isinstance(shared, _RebuildingListProxy)
+        proc = ctx.Process(target=_child_appends, args=(shared, 5))
+        proc.start()
+        proc.join(60)
+        assert proc.exitcode == 0
+        copy = pickle.loads(pickle.dumps(shared))
+        assert isinstance(copy, _RebuildingListProxy)
+        copy.append(6)
+        assert shared._getvalue() == [5, 6]

@@ -22,7 +22,7 @@ from processing_managers._proxies import (
     PoolProxy,
     ValueProxy,
 )
-from processing_managers._proxy import AutoProxy, BaseProxy, MakeProxyType
+from processing_managers._proxy import AutoProxy, BaseProxy, MakeProxyType, RebuildProxy
 from processing_managers._server import Server
 from processing_managers._shared_memory_manager import SharedMemoryManager
 from processing_managers._sync_manager import Manager, SyncManager
@@ -48,6 +48,7 @@ __all__ = [
     "Namespace",
     "NamespaceProxy",
     "PoolProxy",
+    "RebuildProxy",
     "RemoteError",
     "Server",
     "SharedMemoryManager",

@@ -197,6 +197,30 @@ def _rebuild_proxy(proxytype: Any, token: Token, serializer: str, exposed: tuple
     return proxytype(token, serializer, exposed=exposed, incref=False)
 
 
+def RebuildProxy(func: Any, token: Token, serializer: str, kwds: dict[str, Any]) -> Any:
+    """Make a proxy of the shared object ``token`` names, in this process.
+
+    The function a custom proxy's ``__reduce__`` can name, as in ``multiprocessing``:
+    ``return RebuildProxy, (type(self), self._token, self._serializer, {"exposed": self._exposed})``.
+
+    Args:
+        func: what makes the proxy, called as ``func(token, serializer, incref=..., **kwds)``:
+            a proxy class or :func:`AutoProxy`.
+        token: the shared object's token.
+        serializer: the manager's serializer (``"pickle"`` or ``"xmlrpclib"``).
+        kwds: more keyword arguments for ``func`` (``exposed``, ``authkey``...).  Its
+            ``incref`` (default ``True``) says whether the new proxy takes a reference of
+            its own on the server; ``False`` adopts one already counted for it.  The
+            mapping is not modified.
+
+    Returns:
+        The new proxy.
+    """
+    options = dict(kwds)
+    incref = bool(options.pop("incref", True))
+    return func(token, serializer, incref=incref, **options)
+
+
 def _make_method(name: str) -> Any:
     def method(self: BaseProxy, *args: Any, **kwds: Any) -> Any:
         return self._callmethod(name, args, kwds)
