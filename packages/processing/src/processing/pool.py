@@ -7,38 +7,8 @@ are methods of ``Pool`` itself.
 
 from __future__ import annotations
 
-from processing_pool.pool import (
-    CLOSE,
-    RUN,
-    TERMINATE,
-    ApplyResult,
-    AsyncResult,
-    IMapIterator,
-    IMapUnorderedIterator,
-    MapResult,
-    Pool,
-    RemoteError,
-    RemoteTraceback,
-    SerializationError,
-    ThreadPool,
-    TimeoutError,
-    WorkerLostError,
-)
+# One list of names, kept where the machinery lives: this module re-exports it whole.
+from processing_pool import pool as _source
+from processing_pool.pool import *  # noqa: F403
 
-__all__ = [
-    "CLOSE",
-    "RUN",
-    "TERMINATE",
-    "ApplyResult",
-    "AsyncResult",
-    "IMapIterator",
-    "IMapUnorderedIterator",
-    "MapResult",
-    "Pool",
-    "RemoteError",
-    "RemoteTraceback",
-    "SerializationError",
-    "ThreadPool",
-    "TimeoutError",
-    "WorkerLostError",
-]
+__all__ = list(_source.__all__)

@@ -6,6 +6,8 @@ Re-exports :mod:`processing_sync.queues`; 0.52 spelled the module ``processing.q
 
 from __future__ import annotations
 
-from processing_sync.queues import Empty, Full, JoinableQueue, Queue, SimpleQueue
+# One list of names, kept where the machinery lives: this module re-exports it whole.
+from processing_sync import queues as _source
+from processing_sync.queues import *  # noqa: F403
 
-__all__ = ["Empty", "Full", "JoinableQueue", "Queue", "SimpleQueue"]
+__all__ = list(_source.__all__)

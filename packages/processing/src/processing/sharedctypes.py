@@ -6,30 +6,8 @@ Re-exports :mod:`processing_sync.sharedctypes`.  The 0.52 wrapper methods ``geto
 
 from __future__ import annotations
 
-from processing_sync.sharedctypes import (
-    Array,
-    RawArray,
-    RawValue,
-    Synchronized,
-    SynchronizedArray,
-    SynchronizedBase,
-    SynchronizedString,
-    Value,
-    copy,
-    synchronized,
-    typecode_to_type,
-)
+# One list of names, kept where the machinery lives: this module re-exports it whole.
+from processing_sync import sharedctypes as _source
+from processing_sync.sharedctypes import *  # noqa: F403
 
-__all__ = [
-    "Array",
-    "RawArray",
-    "RawValue",
-    "Synchronized",
-    "SynchronizedArray",
-    "SynchronizedBase",
-    "SynchronizedString",
-    "Value",
-    "copy",
-    "synchronized",
-    "typecode_to_type",
-]
+__all__ = list(_source.__all__)

@@ -6,32 +6,8 @@ Re-exports :mod:`processing_sync.synchronize`.  The 0.52 method names (``notifyA
 
 from __future__ import annotations
 
-from processing_sync.synchronize import (
-    RECURSIVE_MUTEX,
-    SEM_VALUE_MAX,
-    SEMAPHORE,
-    Barrier,
-    BoundedSemaphore,
-    BrokenBarrierError,
-    Condition,
-    Event,
-    Lock,
-    RLock,
-    Semaphore,
-    SemLock,
-)
+# One list of names, kept where the machinery lives: this module re-exports it whole.
+from processing_sync import synchronize as _source
+from processing_sync.synchronize import *  # noqa: F403
 
-__all__ = [
-    "RECURSIVE_MUTEX",
-    "SEMAPHORE",
-    "SEM_VALUE_MAX",
-    "Barrier",
-    "BoundedSemaphore",
-    "BrokenBarrierError",
-    "Condition",
-    "Event",
-    "Lock",
-    "RLock",
-    "SemLock",
-    "Semaphore",
-]
+__all__ = list(_source.__all__)
