@@ -170,6 +170,13 @@ def test_remote_exception_carries_the_remote_traceback(ctx) -> None:
         assert counter.increment(2) == 2  # the connection is still usable
 
 
+def test_a_result_that_refuses_comparison_comes_back(ctx) -> None:
+    with targets.CounterManager(ctx=ctx) as manager:
+        counter = manager.Counter()
+        assert type(counter.incomparable()).__name__ == "Incomparable"
+        assert counter.increment() == 1  # the client's connection still serves
+
+
 def test_custom_types_and_exposure(ctx) -> None:
     with targets.CounterManager(ctx=ctx) as manager:
         auto = manager.Counter(5)

@@ -28,6 +28,8 @@ HANDSHAKE_MESSAGE_LIMIT = 4096
 GETVALUE = "#GETVALUE"
 # Methods every shared object answers, exposed or not: what str() and _getvalue() need.
 ALWAYS_ALLOWED = frozenset({GETVALUE, "__repr__", "__str__"})
+# The one reply that stops a client's thread after it is sent.
+SHUTDOWN_REPLY = (RETURN, "shutting down")
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ class Server:
                     send(_unsendable(reply, exc))
                 except (EOFError, OSError):
                     return
-            if reply == (RETURN, "shutting down"):
+            if reply is SHUTDOWN_REPLY:  # identity: a result's own __eq__ must never run here
                 self._stop.set()
                 return
 
@@ -196,6 +198,8 @@ class Server:
             return FAILED, f"malformed request: {request!r:.200}"
         if op == _wire.OP_CALL:
             return self._call(ident, method, args, kwargs)
+        if op == _wire.OP_SHUTDOWN:
+            return SHUTDOWN_REPLY
         operation = self._operations.get(op) if isinstance(op, str) else None
         if operation is None:
             return FAILED, f"unknown operation {op!r}"
@@ -216,7 +220,6 @@ class Server:
         _wire.OP_PING: lambda self, *_: "pong",
         _wire.OP_COUNT: lambda self, *_: len(self._objects),
         _wire.OP_DEBUG_INFO: lambda self, *_: self.debug_info(),
-        _wire.OP_SHUTDOWN: lambda self, *_: "shutting down",
     }
 
     def _entry(self, ident: Any) -> tuple[Any, frozenset[str] | None, dict[str, str]]:
