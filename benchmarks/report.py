@@ -103,7 +103,7 @@ def markdown_report(document: dict[str, Any], charts: dict[str, str]) -> str:
         "```console",
         "hatch run bench:run            # full run (under 15 minutes on 2 cores)",
         "hatch run bench:run --quick    # a short look",
-        "hatch run bench:run --only 'pipe\\.' --pin off",
+        "hatch run bench:run --only 'pipe\\.' --pin off   # some workloads: results go to a temporary directory",
         "scripts/isolated hatch run bench:run   # on a shared machine: a private /dev/shm",
         "```",
         "",

@@ -3,8 +3,8 @@
 Writes the results as JSON (``benchmarks/results/<mode>.json`` by default), prints a table,
 draws the charts and writes the docs' Benchmarks page (``docs/benchmarks.md`` and
 ``docs/benchmarks/*.png``) for quick and full runs.  A smoke run (tiny sizes, one
-repetition) only proves that the pipeline works; it writes into a temporary directory
-unless told otherwise.
+repetition) only proves that the pipeline works, and a run of some workloads (``--only``)
+is not the whole set: both write into a temporary directory unless told otherwise.
 """
 
 from __future__ import annotations
@@ -155,11 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         for workload in select(Scale(args.mode), args.pin, args.only):
             print(f"{workload.id:<34} {workload.title}")
         return 0
-    # A smoke run must not overwrite the committed results or docs: by default it writes to a temporary directory.
-    needs_scratch = args.mode == "smoke" and (args.output is None or (args.docs_dir is None and not args.no_docs))
-    scratch = Path(tempfile.mkdtemp(prefix="bench-smoke-")) if needs_scratch else None
+    # A smoke run or a partial one (--only) must not overwrite the committed results or docs,
+    # which hold a whole run: by default they write to a temporary directory.
+    partial = args.mode == "smoke" or args.only is not None
+    needs_scratch = partial and (args.output is None or (args.docs_dir is None and not args.no_docs))
+    scratch = Path(tempfile.mkdtemp(prefix=f"bench-{args.mode}-")) if needs_scratch else None
     output = args.output or (
-        scratch / "smoke.json" if scratch else ROOT / "benchmarks" / "results" / f"{args.mode}.json"
+        scratch / f"{args.mode}.json" if scratch else ROOT / "benchmarks" / "results" / f"{args.mode}.json"
     )
     docs_dir = args.docs_dir or (scratch / "docs" if scratch else ROOT / "docs")
     if args.render:
