@@ -28,8 +28,14 @@
  * before the futex call (which therefore could not interrupt it) is handled at most
  * one slice late, instead of never. */
 #define SLICE_NS 100000000LL
+/* A holder running on another CPU usually lets go within a microsecond or two (a
+ * locked Value update), far sooner than a futex sleep and wake-up take: a blocking
+ * acquire first polls the word for about this many pause rounds (a few microseconds),
+ * and only when other CPUs exist to run the holder. */
+#define SPIN_ROUNDS 200
 
 static int32_t g_pid;
+static int g_can_spin;
 static __thread int32_t tl_tid;
 
 /* After fork the child is a new process with one new thread: forget the cached ids. */
@@ -42,6 +48,7 @@ static void on_fork_child(void)
 __attribute__((constructor)) static void prc_sem_setup(void)
 {
     g_pid = (int32_t)getpid();
+    g_can_spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
     pthread_atfork(NULL, NULL, on_fork_child);
 }
 
@@ -82,6 +89,28 @@ static inline int try_take(prc_sem_shared *s)
     while (v > 0) {
         if (__atomic_compare_exchange_n(&s->value, &v, v - 1, 1, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
             return 1;
+    }
+    return 0;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Poll the word briefly before sleeping on it (see SPIN_ROUNDS). */
+static int spin_take(prc_sem_shared *s)
+{
+    if (!g_can_spin)
+        return 0;
+    for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (__atomic_load_n(&s->value, __ATOMIC_RELAXED) > 0 && try_take(s))
+            return 1;
+        cpu_relax();
     }
     return 0;
 }
@@ -174,6 +203,8 @@ static int wait_take(prc_semlock *h, int64_t deadline_ns)
     prc_sem_shared *s = h->sem;
     int watch = tracks_holder(h);
     int result;
+    if (spin_take(s))
+        return PRC_SEM_OK;
     __atomic_fetch_add(&s->waiters, 1, __ATOMIC_SEQ_CST);
     for (;;) {
         if (try_take(s)) {
@@ -246,9 +277,10 @@ int prc_sem_acquire(prc_semlock *h, int block, int64_t deadline_ns)
     return PRC_SEM_OK;
 }
 
-int prc_sem_enter(prc_semlock *h)
+int prc_quick_sem_try_enter(prc_semlock *h)
 {
-    return prc_sem_acquire(h, 1, -1);
+    int rc = prc_sem_acquire(h, 0, -1);
+    return rc == PRC_SEM_WOULD_BLOCK ? PRC_SEM_BUSY : rc;
 }
 
 int prc_sem_release(prc_semlock *h)
@@ -282,6 +314,11 @@ int prc_sem_release(prc_semlock *h)
     if (__atomic_load_n(&s->waiters, __ATOMIC_SEQ_CST) > 0)
         futex_wake(&s->value, 1);
     return PRC_SEM_OK;
+}
+
+int prc_quick_sem_release(prc_semlock *h)
+{
+    return prc_sem_release(h);
 }
 
 int prc_sem_get_value(prc_semlock *h)

@@ -21,6 +21,7 @@
 #define PRC_SEM_OWNER_DIED 3    /* the holder is a thread or process that no longer exists */
 #define PRC_SEM_TOO_MANY 4      /* release past maxvalue */
 #define PRC_SEM_NOT_OWNER 5     /* release of a recursive mutex by a thread that does not own it */
+#define PRC_SEM_BUSY 6          /* prc_quick_sem_try_enter found no free unit: wait with prc_sem_acquire */
 #define PRC_SEM_ERROR -1        /* unexpected system error, see errno */
 
 typedef struct prc_sem_shared {
@@ -52,8 +53,11 @@ int prc_sem_attach(prc_semlock *h, void *slot);
 /* deadline_ns: CLOCK_MONOTONIC deadline in ns, or -1 to wait for ever. */
 int prc_sem_acquire(prc_semlock *h, int block, int64_t deadline_ns);
 int prc_sem_release(prc_semlock *h);
-/* acquire(h, 1, -1) with one argument: the `with lock:` path converts less. */
-int prc_sem_enter(prc_semlock *h);
+/* The `with lock:` fast path, run with the GIL held (see quick_calls.h): one attempt
+ * that never waits; PRC_SEM_BUSY when the caller must wait with prc_sem_acquire. */
+int prc_quick_sem_try_enter(prc_semlock *h);
+/* prc_sem_release with the GIL held: it never waits (at most one futex wake). */
+int prc_quick_sem_release(prc_semlock *h);
 int prc_sem_get_value(prc_semlock *h);
 int prc_sem_count(prc_semlock *h);
 int prc_sem_is_mine(prc_semlock *h);
