@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -102,10 +103,24 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* Whether another CPU could be running the holder right now: the machine has more
+ * than one, and this thread may use more than one (a process pinned to one CPU would
+ * only delay the holder by spinning).  Asked on every contended wait, because the
+ * affinity can change at any time; the system call costs far less than a futex sleep. */
+static int may_spin(void)
+{
+    cpu_set_t allowed;
+    if (!g_can_spin)
+        return 0;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return 1;
+    return CPU_COUNT(&allowed) > 1;
+}
+
 /* Poll the word briefly before sleeping on it (see SPIN_ROUNDS). */
 static int spin_take(prc_sem_shared *s)
 {
-    if (!g_can_spin)
+    if (!may_spin())
         return 0;
     for (int i = 0; i < SPIN_ROUNDS; i++) {
         if (__atomic_load_n(&s->value, __ATOMIC_RELAXED) > 0 && try_take(s))
