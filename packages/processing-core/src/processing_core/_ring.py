@@ -1,4 +1,4 @@
-"""A thin wrapper over the native shared-memory message ring (``native/ring.c``).
+"""A thin wrapper over the native shared-memory message ring (``native/ring*.c``).
 
 A :class:`Ring` carries whole byte messages between any number of writing and reading
 processes.  It knows nothing about pickling: the queues of ``processing_sync`` build on
