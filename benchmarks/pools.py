@@ -12,11 +12,12 @@ import time
 from collections.abc import Callable
 
 from benchmarks import tasks
-from benchmarks.common import Scale, build, nothing
+from benchmarks.common import Gate, Scale, build, children, fork_child, nothing
 from benchmarks.harness import Case, Workload
 from benchmarks.pool_adapters import NOTES, POOLS, PoolApi
 
 SERIAL = "serial"
+CEILING = "os.fork"
 EXECUTORS = ("concurrent.futures", "loky")
 EXECUTOR_CAP = 20_000
 
@@ -147,6 +148,15 @@ def _cpu_bound(scale: Scale, n_cores: int) -> Workload:
 
     cases = [build(SERIAL, count, nothing, serial, note="the same tasks in the parent, one after another")]
     cases += _rows(count, lambda api, pool: api.map(pool, tasks.cpu_work, work, 1), n_cores)
+    cases.append(
+        build(
+            CEILING,
+            count,
+            nothing,
+            lambda _: _bare_fork_split(work, n_cores),
+            note=f"{n_cores} bare forked children share the tasks, no pool: the machine's ceiling",
+        )
+    )
     return Workload(
         id="pool.cpu_bound",
         family="pools",
@@ -155,6 +165,30 @@ def _cpu_bound(scale: Scale, n_cores: int) -> Workload:
         cases=cases,
         baseline=SERIAL,
     )
+
+
+def _bare_fork_split(work: list[int], n_children: int) -> float:
+    """Seconds for ``n_children`` forked children to run ``work`` between them, no pool at all.
+
+    Child ``k`` runs tasks ``k``, ``k + n``, ``k + 2n``...  The clock runs from the start
+    signal until every child has finished (fork and exit are not counted, as a warmed pool's
+    workers are already running), so this is what the cores can do with the tasks.
+    """
+    gate = Gate()
+    try:
+        with children() as started:
+            for k in range(n_children):
+
+                def body(share: list[int] = work[k::n_children]) -> None:
+                    gate.arrive()
+                    for item in share:
+                        tasks.cpu_work(item)
+                    gate.finish()
+
+                started.append(fork_child(body))
+            return gate.race(n_children)
+    finally:
+        gate.close()
 
 
 def _scaling(scale: Scale, n_cores: int) -> list[Workload]:
