@@ -21,6 +21,7 @@ from processing_core._util import Finalize, ForkAwareLocal, register_after_fork
 
 from processing_managers import _wire
 from processing_managers._server import GETVALUE, local_server
+from processing_managers._spin import SpinWait
 from processing_managers._wire import PROXY, Token
 
 _per_thread = ForkAwareLocal()
@@ -29,24 +30,24 @@ _proxy_types: dict[tuple[str, tuple[str, ...]], type] = {}
 _proxy_types_lock = threading.Lock()
 
 
-def _connection(address: Any, authkey: bytes, serializer: str) -> Any:
-    """This thread's authenticated connection to the server at ``address``."""
+def _connection(address: Any, authkey: bytes, serializer: str) -> tuple[Any, SpinWait]:
+    """This thread's authenticated connection to the server at ``address``, and its waiter."""
     try:
-        connection = _per_thread.connections[address]
+        channel = _per_thread.connections[address]
     except (AttributeError, KeyError):
-        connection = None
-    if connection is None or connection.closed:
+        channel = None
+    if channel is None or channel[0].closed:
         connections = _per_thread.__dict__.setdefault("connections", {})
         raw = Client(address, authkey=authkey)
-        connection = connections[address] = _wire.wrap_connection(raw, serializer)
-    return connection
+        channel = connections[address] = (_wire.wrap_connection(raw, serializer), SpinWait(raw.fileno()))
+    return channel
 
 
 def _forget_connection(address: Any) -> None:
-    connection = _per_thread.__dict__.get("connections", {}).pop(address, None)
-    if connection is not None:
+    channel = _per_thread.__dict__.get("connections", {}).pop(address, None)
+    if channel is not None:
         with contextlib.suppress(OSError):
-            connection.close()
+            channel[0].close()
 
 
 def request(
@@ -60,9 +61,10 @@ def request(
     kwargs: dict[str, Any] | None = None,
 ) -> tuple[int, Any]:
     """Send one request on this thread's connection to ``address``; return the raw reply."""
-    connection = _connection(address, authkey, serializer)
+    connection, spin = _connection(address, authkey, serializer)
     try:
         connection.send((op, ident, method, args, kwargs if kwargs is not None else _NO_KWARGS))
+        spin.wait()
         return connection.recv()
     except (EOFError, OSError) as exc:
         _forget_connection(address)

@@ -20,6 +20,7 @@ from processing_core._connection import Connection
 from processing_core._listener import Listener
 
 from processing_managers import _wire
+from processing_managers._spin import SpinWait
 from processing_managers._wire import FAILED, PROXY, RAISED, RETURN, Token
 
 # Authentication messages are tiny: a peer announcing more before it authenticated
@@ -79,6 +80,7 @@ class Server:
         self._objects: dict[str, tuple[Any, frozenset[str] | None, dict[str, str]]] = {}
         self._refcounts: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._spin_slot = threading.Lock()
         self._stop = threading.Event()
         self._clients: set[Connection] = set()
         _local_servers[self.address] = self
@@ -148,16 +150,23 @@ class Server:
             except (AuthenticationError, EOFError, OSError, ValueError):
                 return
             connection.max_message_size = None
-            self._serve_requests(_wire.wrap_connection(connection, self.serializer))
+            self._serve_requests(_wire.wrap_connection(connection, self.serializer), SpinWait(connection.fileno()))
         finally:
             with self._lock:
                 self._clients.discard(connection)
             with contextlib.suppress(OSError):
                 connection.close()
 
-    def _serve_requests(self, connection: Any) -> None:
+    def _serve_requests(self, connection: Any, spin: SpinWait) -> None:
         recv, send, handle = connection.recv, connection.send, self.handle
         while not self._stop.is_set():
+            # One thread at a time spins for its client's next request: several spinning
+            # together would only pass the GIL back and forth.
+            if self._spin_slot.acquire(False):
+                try:
+                    spin.wait()
+                finally:
+                    self._spin_slot.release()
             try:
                 request = recv()
             except EOFError as exc:
