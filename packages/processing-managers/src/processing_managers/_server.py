@@ -150,7 +150,11 @@ class Server:
             except (AuthenticationError, EOFError, OSError, ValueError):
                 return
             connection.max_message_size = None
-            self._serve_requests(_wire.wrap_connection(connection, self.serializer), SpinWait(connection.fileno()))
+            try:
+                spin = SpinWait(connection.fileno())
+            except OSError:
+                return  # closed meanwhile: the server is stopping
+            self._serve_requests(_wire.wrap_connection(connection, self.serializer), spin)
         finally:
             with self._lock:
                 self._clients.discard(connection)
