@@ -265,11 +265,6 @@ def test_silent_clients_do_not_block_a_manager(manager: Any) -> None:
     count("inputs tried", len(silent))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Listener.accept() runs the handshake inline with no timeout: a peer that connects "
-    "and sends nothing blocks every later accept (as in the stdlib)",
-)
 @pytest.mark.timeout(60)
 def test_a_silent_client_does_not_block_a_listener_based_server() -> None:
     with Listener(family="AF_UNIX", authkey=KEY) as listener:

@@ -17,6 +17,7 @@ from typing import Any
 
 from processing_core._auth import answer_challenge, default_authkey, deliver_challenge
 from processing_core._connection import Connection
+from processing_core._handshakes import DEFAULT_HANDSHAKE_TIMEOUT, Handshakes
 from processing_core._util import Finalize, get_temp_dir
 
 __all__ = [
@@ -98,6 +99,10 @@ class Listener:
             when ``authkey`` is ``None``.
         max_message_size: the ``max_message_size`` of accepted connections (for
             untrusted peers).
+        handshake_timeout: with an authkey, the seconds a peer has to finish the
+            handshake (``None``: no limit).  Handshakes run side by side, each in its
+            own thread, and ``accept()`` hands out connections in the order they
+            finish: a peer that connects and says nothing delays nobody else.
     """
 
     def __init__(
@@ -109,12 +114,21 @@ class Listener:
         authenticate: bool = False,
         *,
         max_message_size: int | None = None,
+        handshake_timeout: float | None = DEFAULT_HANDSHAKE_TIMEOUT,
     ) -> None:
+        if handshake_timeout is not None and (
+            isinstance(handshake_timeout, bool)
+            or not isinstance(handshake_timeout, (int, float))
+            or not handshake_timeout > 0
+        ):
+            raise ValueError(f"handshake_timeout must be a positive number of seconds or None: {handshake_timeout!r}")
         family = family or (address_type(address) if address is not None else default_family)
         address = address if address is not None else arbitrary_address(family)
         self._family = _check_family(family)
         self._authkey = _resolve_authkey(authkey, authenticate)
         self._max_message_size = max_message_size
+        self._handshake_timeout = handshake_timeout
+        self._handshakes: Handshakes | None = None
         self._last_accepted: Any = None
         self._unlink: Finalize | None = None
         self._socket: socket.socket | None = socket.socket(self._family, socket.SOCK_STREAM)
@@ -164,23 +178,28 @@ class Listener:
         """
         if self._socket is None:
             raise OSError(errno.EBADF, "listener is closed")
-        sock, self._last_accepted = self._socket.accept()
-        if self._family != socket.AF_UNIX:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        connection = Connection(sock.detach())
         if self._authkey is not None:
-            try:
-                deliver_challenge(connection, self._authkey)
-                answer_challenge(connection, self._authkey)
-            except BaseException:
-                connection.close()
-                raise
+            if self._handshakes is None:
+                self._handshakes = Handshakes(self._authkey, self._handshake_timeout, self._prepare)
+            connection, self._last_accepted = self._handshakes.accept(self._socket)
+        else:
+            sock, self._last_accepted = self._socket.accept()
+            self._prepare(sock)
+            connection = Connection(sock.detach())
         # Set after the handshake, which caps its own messages.
         connection.max_message_size = self._max_message_size
         return connection
 
+    def _prepare(self, sock: socket.socket) -> None:
+        if self._family != socket.AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def close(self) -> None:
-        """Stop listening and remove the socket file, if any (closing twice does nothing)."""
+        """Stop listening, cut off unfinished handshakes and remove the socket file, if any
+        (closing twice does nothing)."""
+        handshakes, self._handshakes = self._handshakes, None
+        if handshakes is not None:
+            handshakes.close()
         sock, self._socket = self._socket, None
         if sock is not None:
             sock.close()
