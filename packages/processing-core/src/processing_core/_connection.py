@@ -1,8 +1,11 @@
 """Connections: framed messages over a socket or a pipe, and ``Pipe()``.
 
 The framing and the blocking loops are in C (``native/conn.c``): one call per
-message, the header and the payload written together, the payload read straight into
-its final buffer, and the GIL released while blocked.  A call interrupted by a signal
+message, the header and the payload written together, small messages received
+through a per-connection read-ahead buffer (one ``read()`` takes in many of them),
+large payloads read straight into their final buffer, and the GIL released while
+blocked.  Calls that cannot wait (serving the buffer, a write that fits) are quick
+calls that keep the GIL.  A call interrupted by a signal
 returns ``-EINTR`` with its progress saved; the loops here then retry, which gives
 the Python signal handlers their chance to run first (so Ctrl-C interrupts a blocked
 ``recv()``) and loses no byte when a handler does not raise.
@@ -10,17 +13,17 @@ the Python signal handlers their chance to run first (so Ctrl-C interrupts a blo
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import io
 import math
 import os
 import pickle
 import platform
 import socket
+import weakref
 from typing import Any
 
+from processing_core._conn_tuning import enlarge_socket_buffers, pipe_limit, spin_ns
 from processing_core._errors import BufferTooShort
 from processing_core._native import ffi, lib
 from processing_core._reduction import ForkingPickler
@@ -30,18 +33,23 @@ __all__ = ["Connection", "Pipe"]
 # Messages up to this size are received into a per-connection scratch buffer and
 # copied out; longer ones are read straight into a buffer of their exact size.
 _SCRATCH_SIZE = 64 * 1024
+# One read() takes in up to this much of what the peer wrote (see read_ahead).
+_READ_AHEAD_SIZE = 64 * 1024
 _NO_LIMIT = (1 << 64) - 1
 _EINTR = -errno.EINTR
 _NEED_BUFFER = lib.PRC_FRAME_NEED_BUFFER
 _EOF = lib.PRC_FRAME_EOF
 _TRUNCATED = lib.PRC_FRAME_TRUNCATED
 _TOO_LONG = lib.PRC_FRAME_TOO_LONG
-# Socket buffers of this size let a large message cross with fewer wake-ups.
-_SOCKET_BUFFER = 1 << 20
-_PIPE_SIZE = 256 * 1024
+_AGAIN = lib.PRC_FRAME_AGAIN
+_NO_QUICK = lib.PRC_FRAME_NO_QUICK
+# A pipe that carries a message longer than this grows to the system's limit.
+_PIPE_GROW_AT = 64 * 1024
 
 _frame_send = lib.prc_frame_send
-_frame_recv = lib.prc_frame_recv
+_quick_send = lib.prc_quick_frame_send
+_conn_recv = lib.prc_conn_recv
+_quick_recv = lib.prc_quick_conn_recv
 _unpack = ffi.unpack
 _from_buffer = ffi.from_buffer
 _new_raw = ffi.new_allocator(should_clear_after_alloc=False)
@@ -64,6 +72,12 @@ def _dumps(obj: Any) -> memoryview:
 def _new_pickler() -> tuple[io.BytesIO, ForkingPickler]:
     stream = io.BytesIO()
     return stream, ForkingPickler(stream, _HIGHEST)
+
+
+# Receiving connections, so that a forked child can disown the parent's read-ahead.
+_receivers: weakref.WeakSet[Connection] = weakref.WeakSet()
+# Marks a connection whose read-ahead stayed with the parent when the process forked.
+_FORKED_AWAY = ("forked away",)
 
 
 class Connection:
@@ -93,9 +107,19 @@ class Connection:
         self._readable = bool(readable)
         self._writable = bool(writable)
         self._kind = kind
-        self._frame = ffi.new("prc_frame_in *")
+        self._in = incoming = ffi.new("prc_conn_in *")
+        self._frame = incoming.frame
         self._progress = ffi.new("uint64_t *")
         self._scratch = _new_raw("char[]", _SCRATCH_SIZE) if readable else ffi.NULL
+        if readable:
+            self._read_buffer = _new_raw("char[]", _READ_AHEAD_SIZE)
+            incoming.buf = self._read_buffer
+            incoming.cap = _READ_AHEAD_SIZE
+            incoming.read_ahead = 1
+            incoming.spin_ns = spin_ns()
+            _receivers.add(self)
+        self._quick = True  # the descriptor can write without blocking (RWF_NOWAIT, MSG_DONTWAIT)
+        self._pipe_grown = kind == 1
         self._pending: Any = None  # buffer of a large message whose reading was interrupted
         self._picklers: list[tuple[io.BytesIO, ForkingPickler]] = [_new_pickler()] if writable else []
         self._limit = _NO_LIMIT
@@ -133,6 +157,26 @@ class Connection:
             raise ValueError(f"max_message_size must be >= 0, not {value}")
         self._limit = value
 
+    @property
+    def read_ahead(self) -> bool:
+        """Whether a receive may take in more than the message it returns.
+
+        On (the default), one ``read()`` takes in whatever the peer has written, up
+        to 64 KiB, and the following receives are served from memory: many small
+        messages cost one system call.  Bytes held this way do not show on the
+        descriptor: ``poll()`` and ``wait()`` see them, but a selector watching
+        ``fileno()`` does not.  Off, a receive reads exactly one message.
+        """
+        return bool(self._in.read_ahead)
+
+    @read_ahead.setter
+    def read_ahead(self, value: bool) -> None:
+        self._in.read_ahead = 1 if value else 0
+
+    def buffered_bytes(self) -> int:
+        """Return how many received bytes wait in memory (read ahead, not yet handed out)."""
+        return int(self._in.end - self._in.start)
+
     def fileno(self) -> int:
         """Return the file descriptor of the connection."""
         if self._handle is None:
@@ -144,6 +188,7 @@ class Connection:
         handle = self._handle
         if handle is not None:
             self._handle = None
+            self._in.start = self._in.end = 0
             os.close(handle)
 
     def __del__(self) -> None:
@@ -178,6 +223,12 @@ class Connection:
             raise OSError(errno.EBADF, "connection is closed")
         if reading and not self._readable:
             raise OSError(errno.EBADF, "connection is write-only")
+        if reading and self._pending is _FORKED_AWAY:
+            raise OSError(
+                errno.EBADF,
+                "this connection had read ahead when the process forked; those bytes stayed with "
+                "the parent, so the child cannot receive on it (set read_ahead = False before forking)",
+            )
         if not reading and not self._writable:
             raise OSError(errno.EBADF, "connection is read-only")
         return handle
@@ -208,6 +259,7 @@ class Connection:
         Returns what became of the connection, for the error message.
         """
         self._pending = None
+        self._in.start = self._in.end = 0
         if keep_writing and self._writable:
             self._readable = False
             return "the connection is now write-only"
@@ -228,7 +280,10 @@ class Connection:
         if handle is None or not self._writable:
             self._check(False)
         if type(buf) is bytes and not offset and size is None:
-            rc = _frame_send(handle, self._kind, buf, len(buf), self._progress)
+            if self._quick:
+                rc = _quick_send(handle, self._kind, buf, len(buf), self._progress)
+            else:
+                rc = _frame_send(handle, self._kind, buf, len(buf), self._progress)
             if rc:
                 self._send_retry(rc, buf, len(buf))
             return
@@ -252,8 +307,12 @@ class Connection:
             self._send_retry(rc, pointer, size)
 
     def _send_retry(self, rc: int, data: Any, size: int) -> None:
+        if rc == _NO_QUICK:
+            self._quick = False
+        if not self._pipe_grown and size > _PIPE_GROW_AT:
+            self._grow_pipe()
         try:
-            while rc == _EINTR:
+            while rc == _EINTR or rc == _AGAIN or rc == _NO_QUICK:
                 # Looping back lets the signal handlers run (and raise) before the retry.
                 rc = _frame_send(self._check(False), self._kind, data, size, self._progress)
             if rc:
@@ -294,9 +353,18 @@ class Connection:
             else:
                 data = _from_buffer(stream.getbuffer())  # a large pickle: no copy, and no reuse
                 picklers.append(_new_pickler())
-        rc = _frame_send(handle, self._kind, data, size, self._progress)
+        if self._quick:
+            rc = _quick_send(handle, self._kind, data, size, self._progress)
+        else:
+            rc = _frame_send(handle, self._kind, data, size, self._progress)
         if rc:
             self._send_retry(rc, data, size)
+
+    def _grow_pipe(self) -> None:
+        """A large message on a pipe: let it cross in fewer, larger steps."""
+        self._pipe_grown = True
+        limit = pipe_limit()
+        lib.prc_pipe_grow(self._check(self._readable), limit, limit)  # best effort (EPERM over the user's quota)
 
     # --------------------------------------------------------------- receive
 
@@ -320,7 +388,7 @@ class Connection:
                 raise ValueError(f"negative maxlength: {maxlength}")
             limit = min(limit, maxlength)
         scratch = self._scratch
-        n = _frame_recv(handle, self._kind, self._frame, scratch, _SCRATCH_SIZE, limit)
+        n = _quick_recv(handle, self._kind, self._in, scratch, _SCRATCH_SIZE, limit)
         if n >= 0:
             return _unpack(scratch, n)
         result = self._recv_slow(n, limit, scratch, _SCRATCH_SIZE)
@@ -337,7 +405,7 @@ class Connection:
             self._check(True)
             return _loads(self._recv_pending(None, 0, None))
         scratch = self._scratch
-        n = _frame_recv(handle, self._kind, self._frame, scratch, _SCRATCH_SIZE, self._limit)
+        n = _quick_recv(handle, self._kind, self._in, scratch, _SCRATCH_SIZE, self._limit)
         if n >= 0:
             return _loads(_unpack(scratch, n))
         result = self._recv_slow(n, self._limit, scratch, _SCRATCH_SIZE)
@@ -371,7 +439,7 @@ class Connection:
             view[offset : offset + len(message)] = message
             return len(message)
         pointer = _from_buffer(view, require_writable=True) + offset
-        n = _frame_recv(self._handle, self._kind, self._frame, pointer, length - offset, self._limit)
+        n = _quick_recv(self._handle, self._kind, self._in, pointer, length - offset, self._limit)
         if n >= 0:
             return int(n)
         result = self._recv_slow(n, self._limit, pointer, length - offset)
@@ -387,10 +455,12 @@ class Connection:
         """
         try:
             while True:
-                if n == _EINTR:
+                if n == _EINTR or n == _AGAIN:
                     # Looping back lets the signal handlers run (and raise) before the retry.
-                    n = _frame_recv(self._check(True), self._kind, self._frame, into, cap, limit)
+                    n = _conn_recv(self._check(True), self._kind, self._in, into, cap, limit)
                 elif n == _NEED_BUFFER:
+                    if not self._pipe_grown and self._frame.length > _PIPE_GROW_AT:
+                        self._grow_pipe()
                     return self._recv_pending(self._frame.length, limit, None)
                 elif n >= 0:
                     return int(n)
@@ -427,7 +497,7 @@ class Connection:
             )
         n = _EINTR
         while n == _EINTR:
-            n = _frame_recv(self._check(True), self._kind, self._frame, pointer, len(target), _NO_LIMIT)
+            n = _conn_recv(self._check(True), self._kind, self._in, pointer, len(target), _NO_LIMIT)
         if n < 0:
             self._fail(n, limit)
         self._pending = None
@@ -440,6 +510,9 @@ class Connection:
             timeout: how long to wait, in seconds; ``None`` waits for ever.
         """
         handle = self._check(True)
+        incoming = self._in
+        if incoming.end != incoming.start:
+            return True  # read ahead: a message, or its first bytes, is in memory
         if timeout is None:
             deadline = None
             wait_ms = -1
@@ -456,6 +529,13 @@ class Connection:
             handle = self._check(True)
             if deadline is not None:
                 wait_ms = min(max(0, math.ceil((deadline - _monotonic()) * 1000)), 2**31 - 1)
+
+    def _forget_read_ahead(self) -> None:
+        """In a forked child: the read-ahead bytes belong to the parent, which received them."""
+        incoming = self._in
+        if incoming.end != incoming.start or incoming.frame.header_got:
+            incoming.start = incoming.end = 0
+            self._pending = _FORKED_AWAY
 
     # The 0.52 names: the same callables.
     sendBytes = send_bytes
@@ -477,19 +557,15 @@ def Pipe(duplex: bool = True) -> tuple[Connection, Connection]:
     if duplex:
         left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         for sock in (left, right):
-            _enlarge_buffers(sock)
+            enlarge_socket_buffers(sock)
         return Connection(left.detach()), Connection(right.detach())
     reader, writer = os.pipe()
-    with contextlib.suppress(AttributeError, OSError):
-        # A larger pipe lets a burst of messages through with fewer wake-ups.
-        fcntl.fcntl(writer, fcntl.F_SETPIPE_SZ, _PIPE_SIZE)
     return Connection(reader, writable=False), Connection(writer, readable=False)
 
 
-def _enlarge_buffers(sock: socket.socket) -> None:
-    for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-        try:
-            if sock.getsockopt(socket.SOL_SOCKET, option) < _SOCKET_BUFFER:
-                sock.setsockopt(socket.SOL_SOCKET, option, _SOCKET_BUFFER)
-        except OSError:  # pragma: no cover - a platform without the option
-            pass
+def _after_fork_in_child() -> None:
+    for conn in list(_receivers):
+        conn._forget_read_ahead()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
