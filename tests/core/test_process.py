@@ -325,5 +325,5 @@ def test_spawned_child_stays_lean_until_it_uses_the_package(tmp_path):
     p.start()
     p.join()
     assert p.exitcode == 0
-    # processing_core's __init__ (and with it connections, shared memory...) ran only on demand.
-    assert ast.literal_eval(out.read_text()) == (False, True, True, "lean")
+    # The package imports its names on first use: connections only when Pipe is looked up.
+    assert ast.literal_eval(out.read_text()) == (False, False, True, True, "lean")

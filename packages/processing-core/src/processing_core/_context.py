@@ -97,6 +97,14 @@ class Process(BaseProcess):
 
 
 _context_methods: dict[str, Callable[..., Any]] = {}
+# Context methods that core modules register when they are imported; the package imports
+# them on first use, so a context looks its provider up when a method is missing.
+_core_method_providers = {
+    "Pipe": "processing_core.connection",
+    "allow_connection_pickling": "processing_core.connection",
+    "RawArray": "processing_core._sharedctypes",
+    "RawValue": "processing_core._sharedctypes",
+}
 
 
 def register_context_method(name: str, factory: Callable[..., Any]) -> None:
@@ -126,6 +134,9 @@ class BaseContext:
 
     def __getattr__(self, name: str) -> Any:
         factory = _context_methods.get(name)
+        if factory is None and name in _core_method_providers:
+            __import__(_core_method_providers[name])
+            factory = _context_methods.get(name)
         if factory is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return lambda *args, **kwargs: factory(self, *args, **kwargs)

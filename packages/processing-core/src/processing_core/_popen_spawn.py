@@ -9,6 +9,7 @@ whose EOF is the parent's sentinel.
 from __future__ import annotations
 
 import os
+import sys
 
 from processing_core import _process, _util
 from processing_core._popen_fork import ForkPopen, _close_fds
@@ -24,6 +25,11 @@ __all__ = ["SpawnPopen", "pickle_for_child"]
 def pickle_for_child(process_obj: BaseProcess, launcher: object, method: str) -> bytes:
     """Pickle ``process_obj`` for a child; name the culprit if something cannot be pickled."""
     from processing_core import _reduction
+
+    if "socket" in sys.modules:
+        # Sockets pickle through the reducer that _fdpass registers; the package imports
+        # it only on first use, and a socket cannot exist before its module is imported.
+        from processing_core import _fdpass  # noqa: F401
 
     try:
         with _reduction.spawning_popen(launcher):  # type: ignore[arg-type]

@@ -11,11 +11,11 @@ for programs that need other side effects of ``.pth`` files.
 Re-creating ``__main__``: the parent's main script (or ``-m`` module) runs again in the
 child under the name ``__mp_main__`` and is also registered as ``__main__``, so that
 pickled references to ``__main__.f`` resolve, while code under
-``if __name__ == "__main__":`` does not run again.  By default that happens on first use
-(a placeholder module stands in until a name is looked up in it), so a child whose work
-comes from other modules skips the main module's imports; ``set_main_mode("always")``
-does it at start-up.  Starting a process while it happens is refused with an error that
-explains the guard.
+``if __name__ == "__main__":`` does not run again.  By default that happens at start-up,
+as with ``multiprocessing``; ``set_main_mode("when-needed")`` defers it to first use (a
+placeholder module stands in until a name is looked up in it), so a child whose work
+comes from other modules skips the main module's imports.  Starting a process while it
+happens is refused with an error that explains the guard.
 """
 
 from __future__ import annotations
@@ -35,57 +35,14 @@ SITE_ENV = "PROCESSING_SPAWN_SITE"
 SPAWN_FLAG = "--processing-spawn"
 MAIN_NAME = "__mp_main__"
 
-PACKAGE = "processing_core"
-# Runs in the child before anything of ours is importable (marshal and the frozen import
-# machinery are built in).  It registers the package module without running its
-# __init__, so that importing this module does not import all of processing_core; see
-# _defer_package_init.
+# Runs in the child before anything of ours is importable (marshal is built in).  The
+# package __init__ imports its names on first use, so importing _spawn stays cheap.
 BOOTSTRAP = """\
 import sys, marshal
 f = open({fd}, 'rb', closefd=False); d = marshal.load(f); sys.path[:] = d['sys_path']
-import _frozen_importlib as b, _frozen_importlib_external as e
-s = e.PathFinder.find_spec('processing_core')
-if s is not None and s.submodule_search_locations is not None:
-    sys.modules['processing_core'] = b.module_from_spec(s)
 from processing_core._spawn import spawn_child
 spawn_child(f, d, {fd}, {exit_fd})
 """
-
-
-def _defer_package_init() -> None:
-    """Run the package's ``__init__`` only when something needs a name it defines.
-
-    A spawned child needs only a few submodules (this one, the process object's); the
-    package ``__init__`` imports everything ``processing_core`` offers, connections and
-    shared memory included.  Private submodules (``processing_core._x``) are imported on
-    their own; the first look-up of a public name runs the ``__init__``.
-    """
-    package = sys.modules.get(PACKAGE)
-    spec = getattr(package, "__spec__", None)
-    if package is None or spec is None or spec.loader is None or "__all__" in vars(package):
-        return  # the __init__ already ran (a frozen executable, or a normal import)
-
-    def run_package_init() -> None:
-        vars(package).pop("__getattr__", None)
-        spec.loader.exec_module(package)
-
-    def __getattr__(name: str) -> Any:
-        if name.startswith("_") and not name.startswith("__"):
-            try:
-                return __import__(f"{PACKAGE}.{name}", fromlist=["_"])
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{PACKAGE}.{name}":
-                    raise
-                raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from None
-        if name.startswith("__") and name not in ("__all__", "__version__"):
-            raise AttributeError(name)
-        run_package_init()
-        try:
-            return vars(package)[name]
-        except KeyError:
-            raise AttributeError(f"module {PACKAGE!r} has no attribute {name!r}") from None
-
-    package.__getattr__ = __getattr__  # type: ignore[method-assign]
 
 
 MAIN_MODES = ("when-needed", "always")
@@ -210,7 +167,6 @@ def spawn_child(stream: BinaryIO, data: dict[str, Any], data_fd: int, exit_fd: i
     Once read, the data pipe stays open: its EOF later means that the parent died
     (``parent_process().is_alive()``).  ``exit_fd`` is only held, until this process exits.
     """
-    _defer_package_init()
     from processing_core import _process
 
     exitcode = 1
