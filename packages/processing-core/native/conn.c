@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -22,9 +23,8 @@
 #define PRC_QUICK_SEND_MAX ((uint64_t)64 * 1024)
 /* Frames up to this size are assembled in one piece before a single write. */
 #define PRC_SMALL_FRAME 512
-/* After this many vain spins in a row, block at once until a short wait shows
- * that spinning would have paid again. */
-#define PRC_SPIN_MAX_MISSES 4
+/* Vain spins in a row counted at most: the longest back-off is 2^10 - 1 waits. */
+#define PRC_SPIN_MAX_MISSES 10
 /* A large payload read straight into its target prefaults the target this far
  * ahead while the writer is still filling the pipe. */
 #define PRC_PREFAULT_STEP ((uint64_t)4 << 20)
@@ -217,25 +217,38 @@ static ssize_t try_read(int fd, int is_socket, prc_conn_in *st, char *p, size_t 
 
 /* Wait until fd is readable.  Returns 0 when it is, -EINTR to be called again (a
  * signal, or a spin that ended without data: the handlers get their turn before
- * the real block), or -errno. */
+ * the real block), or -errno.
+ *
+ * The spin adapts: after a vain spin the next 2^misses - 1 waits block at once (a
+ * connection that idles, or a machine too busy to run the peer, soon stops
+ * spinning), and a successful spin, or a blocking wait that ended within the spin
+ * window, makes the next wait spin again. */
 static int wait_readable(int fd, prc_conn_in *st)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
     int64_t spin = st->spin_ns;
-    if (spin > 0 && !st->spun && st->spin_misses < PRC_SPIN_MAX_MISSES) {
-        int64_t deadline = now_ns() + spin;
-        do {
-            int ready = poll(&pfd, 1, 0);
-            if (ready < 0)
-                return -errno;
-            if (ready > 0) {
-                st->spin_misses = 0;
-                return 0;
-            }
-        } while (now_ns() < deadline);
-        st->spin_misses++;
-        st->spun = 1;
-        return -EINTR;
+    if (spin > 0 && !st->spun) {
+        if (st->spin_skip > 0) {
+            st->spin_skip--;
+        } else {
+            int64_t deadline = now_ns() + spin;
+            do {
+                int ready = poll(&pfd, 1, 0);
+                if (ready < 0)
+                    return -errno;
+                if (ready > 0) {
+                    st->spin_misses = 0;
+                    return 0;
+                }
+                /* On a busy machine the peer may be waiting for this very CPU. */
+                sched_yield();
+            } while (now_ns() < deadline);
+            if (st->spin_misses < PRC_SPIN_MAX_MISSES)
+                st->spin_misses++;
+            st->spin_skip = (1 << st->spin_misses) - 1;
+            st->spun = 1;
+            return -EINTR;
+        }
     }
     int64_t started = spin > 0 ? now_ns() : 0;
     int ready = poll(&pfd, 1, -1);
@@ -243,7 +256,7 @@ static int wait_readable(int fd, prc_conn_in *st)
     if (ready < 0)
         return -errno;
     if (spin > 0 && now_ns() - started <= spin)
-        st->spin_misses = 0; /* the data came soon: spinning would have caught it */
+        st->spin_skip = 0; /* the data came soon: spinning would have caught it */
     return 0;
 }
 

@@ -57,7 +57,9 @@ typedef struct prc_conn_in {
     int32_t read_ahead;   /* 0: read only the bytes of the message being received */
     int32_t no_nowait;    /* set once a pipe refused RWF_NOWAIT: poll before reading */
     int32_t spin_misses;  /* consecutive spins that ended without data */
+    int32_t spin_skip;    /* waits left that block at once (backing off after a vain spin) */
     int32_t spun;         /* the last call spun in vain: block without spinning */
+    int32_t unused;
     int64_t spin_ns;      /* how long to poll before blocking; 0 never spins */
     uint64_t populated;   /* payload bytes of a large message already prefaulted */
 } prc_conn_in;

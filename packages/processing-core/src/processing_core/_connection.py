@@ -115,7 +115,10 @@ class Connection:
             self._read_buffer = _new_raw("char[]", _READ_AHEAD_SIZE)
             incoming.buf = self._read_buffer
             incoming.cap = _READ_AHEAD_SIZE
-            incoming.read_ahead = 1
+            # Not on sockets by default: a read past the message could swallow the
+            # descriptors that send_handle() passes along the stream (the kernel closes
+            # descriptors that a plain read() receives).
+            incoming.read_ahead = 0 if kind == 1 else 1
             incoming.spin_ns = spin_ns()
             _receivers.add(self)
         self._quick = True  # the descriptor can write without blocking (RWF_NOWAIT, MSG_DONTWAIT)
@@ -161,17 +164,24 @@ class Connection:
     def read_ahead(self) -> bool:
         """Whether a receive may take in more than the message it returns.
 
-        On (the default), one ``read()`` takes in whatever the peer has written, up
-        to 64 KiB, and the following receives are served from memory: many small
-        messages cost one system call.  Bytes held this way do not show on the
-        descriptor: ``poll()`` and ``wait()`` see them, but a selector watching
-        ``fileno()`` does not.  Off, a receive reads exactly one message.
+        On (the default for pipes), one ``read()`` takes in whatever the peer has
+        written, up to 64 KiB, and the following receives are served from memory:
+        many small messages cost one system call.  Bytes held this way do not show on
+        the descriptor: ``poll()`` and ``wait()`` see them, but a selector watching
+        ``fileno()`` does not, and the connection cannot be pickled while it holds
+        some.  Off (the default for sockets, which may carry descriptors passed with
+        ``send_handle()``), a receive reads exactly one message.
         """
         return bool(self._in.read_ahead)
 
     @read_ahead.setter
     def read_ahead(self, value: bool) -> None:
         self._in.read_ahead = 1 if value else 0
+
+    def _buffered(self) -> bool:
+        """Whether received bytes wait in memory (a closed connection holds none)."""
+        incoming = self._in
+        return incoming.end != incoming.start
 
     def buffered_bytes(self) -> int:
         """Return how many received bytes wait in memory (read ahead, not yet handed out)."""
@@ -529,6 +539,18 @@ class Connection:
             handle = self._check(True)
             if deadline is not None:
                 wait_ms = min(max(0, math.ceil((deadline - _monotonic()) * 1000)), 2**31 - 1)
+
+    def _check_shareable(self) -> None:
+        """Refuse to hand the descriptor on while received bytes wait in memory here."""
+        incoming = self._in
+        held = int(incoming.end - incoming.start)
+        if held or incoming.frame.header_got or self._pending is not None:
+            raise RuntimeError(
+                f"cannot share {self!r}: {held} received byte(s) wait in its read-ahead buffer"
+                f"{' and a message is half received' if incoming.frame.header_got or self._pending else ''}; "
+                "the descriptor cannot carry them. Receive the waiting messages first (while poll() is "
+                "True), or set read_ahead = False before receiving on a connection you mean to share"
+            )
 
     def _forget_read_ahead(self) -> None:
         """In a forked child: the read-ahead bytes belong to the parent, which received them."""

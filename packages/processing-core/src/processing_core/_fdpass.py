@@ -53,6 +53,8 @@ def send_handle(conn: Any, handle: int, destination_pid: int | None = None) -> N
 
 def recv_handle(conn: Any) -> int:
     """Receive a file descriptor sent with :func:`send_handle`; return it (close-on-exec)."""
+    if isinstance(conn, Connection):
+        conn._check_shareable()  # bytes read ahead come before the descriptor in the stream
     sock = _socket_of(conn)
     try:
         flags = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
@@ -166,7 +168,14 @@ class DupFd:
 
 
 def reduce_connection(conn: Connection) -> tuple[Any, ...]:
-    """Reduce a ``Connection`` for pickling (to a descriptor the receiver can claim)."""
+    """Reduce a ``Connection`` for pickling (to a descriptor the receiver can claim).
+
+    Raises:
+        RuntimeError: the connection holds received bytes in memory (read ahead, or part
+            of a message): they cannot travel with the descriptor, and the copy would
+            start in the middle of the stream.
+    """
+    conn._check_shareable()
     return _rebuild_connection, (DupFd(conn.fileno()), conn.readable, conn.writable, conn.max_message_size)
 
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from processing_core._connection import Connection
+
 __all__ = ["wait"]
 
 _READY = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR | select.POLLNVAL
@@ -26,7 +28,8 @@ def wait(object_list: Iterable[Any], timeout: float | None = None) -> list[Any]:
 
     An object is a ``Connection`` (ready when a message or the end of the stream can
     be read), a socket, a process sentinel, or anything with ``fileno()``, or a raw
-    file descriptor (an int).
+    file descriptor (an int).  A connection holding read-ahead bytes in memory is
+    ready at once, although its descriptor may have nothing left to read.
 
     Args:
         object_list: the objects to watch.
@@ -36,6 +39,10 @@ def wait(object_list: Iterable[Any], timeout: float | None = None) -> list[Any]:
         The ready objects, in the order given; an empty list after a timeout.
     """
     objects = list(object_list)
+    # Read-ahead bytes do not show on the descriptor: such a connection is ready now.
+    buffered = {id(obj) for obj in objects if isinstance(obj, Connection) and obj._buffered()}
+    if buffered:
+        timeout = 0.0
     by_fd: dict[int, list[Any]] = {}
     poller = select.poll()
     for obj in objects:
@@ -49,7 +56,7 @@ def wait(object_list: Iterable[Any], timeout: float | None = None) -> list[Any]:
         wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000 + 0.999))
         events = poller.poll(wait_ms)  # retried after signals by Python itself (PEP 475)
         ready_fds = {fd for fd, event in events if event & _READY}
-        if ready_fds:
-            return [obj for obj in objects if _fd_of(obj) in ready_fds]
+        if ready_fds or buffered:
+            return [obj for obj in objects if id(obj) in buffered or _fd_of(obj) in ready_fds]
         if deadline is not None and time.monotonic() >= deadline:
             return []
