@@ -39,7 +39,7 @@ def _connection(address: Any, authkey: bytes, serializer: str) -> tuple[Any, Spi
     if channel is None or channel[0].closed:
         connections = _per_thread.__dict__.setdefault("connections", {})
         raw = Client(address, authkey=authkey)
-        channel = connections[address] = (_wire.wrap_connection(raw, serializer), SpinWait(raw.fileno()))
+        channel = connections[address] = (_wire.wrap_connection(raw, serializer), SpinWait(raw))
     return channel
 
 

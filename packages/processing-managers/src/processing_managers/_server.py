@@ -151,7 +151,7 @@ class Server:
                 return
             connection.max_message_size = None
             try:
-                spin = SpinWait(connection.fileno())
+                spin = SpinWait(connection)
             except OSError:
                 return  # closed meanwhile: the server is stopping
             self._serve_requests(_wire.wrap_connection(connection, self.serializer), spin)
@@ -163,15 +163,16 @@ class Server:
 
     def _serve_requests(self, connection: Any, spin: SpinWait) -> None:
         recv, send, handle = connection.recv, connection.send, self.handle
+        spin_slot = self._spin_slot
         while not self._stop.is_set():
-            # One thread at a time spins for its client's next request: several spinning
-            # together would only pass the GIL back and forth.
-            if self._spin_slot.acquire(False):
-                try:
-                    spin.wait()
-                finally:
-                    self._spin_slot.release()
             try:
+                # One thread at a time spins for its client's next request: several
+                # spinning together would only pass the GIL back and forth.
+                if spin_slot.acquire(False):
+                    try:
+                        spin.wait()
+                    finally:
+                        spin_slot.release()
                 request = recv()
             except EOFError as exc:
                 if connection.closed:

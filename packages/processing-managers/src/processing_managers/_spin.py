@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import time
 
+from processing_core._connection import Connection
 from processing_core._native import lib
 
 # How long one spin polls for a message before the receive blocks.
@@ -45,28 +46,33 @@ class SpinWait:
     """Spins before the receives of one connection, adapting to whether it pays.
 
     Args:
-        fd: the connection's file descriptor (only polled, never read).
+        connection: the connection whose receives it precedes (it is polled, never read).
     """
 
-    __slots__ = ("_fd", "_misses", "_skip")
+    __slots__ = ("_fd", "_misses", "_ready", "_skip")
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self, connection: Connection) -> None:
+        self._fd = connection.fileno()
+        self._ready = connection.poll
         self._misses = 0
         # On a machine of one CPU the peer cannot answer while we spin: never spin.
         self._skip = 0 if _several_cpus() else -1
 
     def wait(self) -> None:
-        """Return when a message (or the end of the stream) is waiting, or when the spin gives up."""
+        """Return when a message (or the end of the stream) is waiting, or when the spin gives up.
+
+        Raises:
+            OSError: the connection is closed.
+        """
         skip = self._skip
         if skip:
             if skip > 0:
                 self._skip = skip - 1
             return
+        # The connection's own poll sees a message it has read ahead into memory too.
+        if self._ready(0):
+            return  # here already: this says nothing about whether spinning pays
         fd = self._fd
-        if _poll_readable(fd, 0):
-            # Here already: this says nothing about whether spinning pays.
-            return
         start = _clock()
         on_cpu_start = _cpu_clock()
         deadline = start + SPIN_SECONDS
