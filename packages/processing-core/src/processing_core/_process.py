@@ -8,7 +8,6 @@ process tree of *this* process (``current_process``, ``parent_process``,
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import sys
@@ -315,8 +314,10 @@ def _exit_code_of(exc: SystemExit) -> int:
 def _close_stdin() -> None:
     if sys.stdin is None:
         return
-    with contextlib.suppress(OSError, ValueError):
+    try:  # noqa: SIM105 - contextlib stays out of a spawned child's start-up
         sys.stdin.close()
+    except (OSError, ValueError):
+        pass
     try:
         fd = os.open(os.devnull, os.O_RDONLY)
         try:
@@ -444,8 +445,10 @@ def _enter_forked_child(own_fds: tuple[int, ...]) -> None:
     """In a just-forked child: drop the parent's descriptors meant for other children."""
     global _own_child_fds  # noqa: PLW0603
     for fd in (*_parent_side_fds, *_own_child_fds):
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105 - contextlib stays out of a spawned child's start-up
             os.close(fd)
+        except OSError:
+            pass
     _parent_side_fds.clear()
     _own_child_fds = own_fds
 

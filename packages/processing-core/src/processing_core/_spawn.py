@@ -20,7 +20,6 @@ happens is refused with an error that explains the guard.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -212,8 +211,10 @@ def _prepare(data: dict[str, Any]) -> None:
         builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
         builtins.help = _sitebuiltins._Helper()
     for module in data.get("site_modules", ()):
-        with contextlib.suppress(ImportError):
+        try:  # noqa: SIM105 - contextlib stays out of a spawned child's start-up
             __import__(module)
+        except ImportError:
+            pass
     _apply_runtime_state(data)
     prepare_main(data)
 
