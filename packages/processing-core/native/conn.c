@@ -21,6 +21,8 @@
 #define PRC_IO_CHUNK ((size_t)1 << 30)
 /* A quick (GIL-holding) send copies at most this much into the kernel. */
 #define PRC_QUICK_SEND_MAX ((uint64_t)64 * 1024)
+/* Internal answer of a non-blocking write the descriptor does not support. */
+#define PRC_FRAME_NO_QUICK_WRITE (-1000006)
 /* Frames up to this size are assembled in one piece before a single write. */
 #define PRC_SMALL_FRAME 512
 /* Vain spins in a row counted at most: the longest back-off is 2^10 - 1 waits. */
@@ -69,8 +71,12 @@ static int wait_ready(int fd, short events)
 
 /* ------------------------------------------------------------------ sending */
 
+/* nowait: 0 may block, 1 per call (RWF_NOWAIT, MSG_DONTWAIT), 2 the descriptor is
+ * O_NONBLOCK (a plain write never waits). */
 static ssize_t write_vector(int fd, int is_socket, struct iovec *iov, int count, int nowait)
 {
+    if (nowait != 1 && count == 1 && !is_socket)
+        return write(fd, iov[0].iov_base, iov[0].iov_len); /* cheaper than any vector write */
     if (is_socket) {
         struct msghdr msg;
         memset(&msg, 0, sizeof msg);
@@ -78,7 +84,7 @@ static ssize_t write_vector(int fd, int is_socket, struct iovec *iov, int count,
         msg.msg_iovlen = (size_t)count;
         return sendmsg(fd, &msg, MSG_NOSIGNAL | (nowait ? MSG_DONTWAIT : 0));
     }
-    if (nowait) {
+    if (nowait == 1) {
 #ifdef RWF_NOWAIT
         return pwritev2(fd, iov, count, -1, RWF_NOWAIT);
 #else
@@ -139,7 +145,7 @@ static int64_t frame_send(int fd, int is_socket, const char *buf, uint64_t len, 
                 if (err == EAGAIN || err == EWOULDBLOCK)
                     return PRC_FRAME_AGAIN;
                 if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL)
-                    return PRC_FRAME_NO_QUICK;
+                    return PRC_FRAME_NO_QUICK_WRITE;
                 return -(int64_t)err;
             }
             if (err == EAGAIN || err == EWOULDBLOCK) {
@@ -168,11 +174,19 @@ int64_t prc_frame_send(int fd, int is_socket, const char *buf, uint64_t len, uin
     return frame_send(fd, is_socket, buf, len, progress, 0);
 }
 
-int64_t prc_quick_frame_send(int fd, int is_socket, const char *buf, uint64_t len, uint64_t *progress)
+int64_t prc_quick_send(prc_conn_out *out, const char *buf, uint64_t len)
 {
-    if (len > PRC_QUICK_SEND_MAX)
+    if (out->fd < 0)
+        return -EBADF;
+    if (len > PRC_QUICK_SEND_MAX || out->no_quick)
         return PRC_FRAME_AGAIN;
-    return frame_send(fd, is_socket, buf, len, progress, 1);
+    int mode = out->nonblocking && !out->is_socket ? 2 : 1;
+    int64_t rc = frame_send(out->fd, out->is_socket, buf, len, &out->progress, mode);
+    if (rc == PRC_FRAME_NO_QUICK_WRITE) {
+        out->no_quick = 1;
+        rc = PRC_FRAME_AGAIN;
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- receiving */

@@ -33,7 +33,6 @@ enum {
     PRC_FRAME_TRUNCATED = -1000003,   /* the peer closed in the middle of a message */
     PRC_FRAME_TOO_LONG = -1000004,    /* the header announces more than the allowed maximum */
     PRC_FRAME_AGAIN = -1000005,       /* a quick call cannot finish without waiting */
-    PRC_FRAME_NO_QUICK = -1000006,    /* this descriptor has no non-blocking write: never ask again */
     PRC_FRAME_SHORT_MAX = 0x7fffffff  /* longest payload announced with the short header */
 };
 
@@ -64,6 +63,15 @@ typedef struct prc_conn_in {
     uint64_t populated;   /* payload bytes of a large message already prefaulted */
 } prc_conn_in;
 
+/* The sending side of a connection, for quick sends. */
+typedef struct prc_conn_out {
+    int32_t fd;          /* -1 when closed or read-only: the quick send answers -EBADF */
+    int32_t is_socket;
+    int32_t nonblocking; /* the descriptor is O_NONBLOCK: a plain write() never waits */
+    int32_t no_quick;    /* the descriptor cannot write without blocking: always AGAIN */
+    uint64_t progress;   /* bytes of the current frame already written */
+} prc_conn_out;
+
 /* 1 if fd is a socket, 0 if not, -errno on error. */
 int prc_fd_is_socket(int fd);
 
@@ -73,10 +81,11 @@ int prc_fd_is_socket(int fd);
  * *progress updated, to resume from) on error or interruption. */
 int64_t prc_frame_send(int fd, int is_socket, const char *buf, uint64_t len, uint64_t *progress);
 
-/* The same without ever waiting: PRC_FRAME_AGAIN when the frame did not go out whole
- * (or is too long for a quick call), PRC_FRAME_NO_QUICK when the descriptor cannot
- * write without blocking; *progress says what went out, for prc_frame_send to finish. */
-int64_t prc_quick_frame_send(int fd, int is_socket, const char *buf, uint64_t len, uint64_t *progress);
+/* The same without ever waiting, for the descriptor of `out`: PRC_FRAME_AGAIN when
+ * the frame did not go out whole (or is too long for a quick call; out->no_quick is
+ * set when the descriptor cannot write without blocking at all); out->progress says
+ * what went out, for prc_frame_send to finish. */
+int64_t prc_quick_send(prc_conn_out *out, const char *buf, uint64_t len);
 
 /* Receive (the rest of) one frame.  The payload goes to out when its length fits in
  * cap; otherwise PRC_FRAME_NEED_BUFFER is returned right after the header and the

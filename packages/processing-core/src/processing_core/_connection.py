@@ -20,6 +20,7 @@ import os
 import pickle
 import platform
 import socket
+import stat
 import weakref
 from typing import Any
 
@@ -42,12 +43,11 @@ _EOF = lib.PRC_FRAME_EOF
 _TRUNCATED = lib.PRC_FRAME_TRUNCATED
 _TOO_LONG = lib.PRC_FRAME_TOO_LONG
 _AGAIN = lib.PRC_FRAME_AGAIN
-_NO_QUICK = lib.PRC_FRAME_NO_QUICK
 # A pipe that carries a message longer than this grows to the system's limit.
 _PIPE_GROW_AT = 64 * 1024
 
 _frame_send = lib.prc_frame_send
-_quick_send = lib.prc_quick_frame_send
+_quick_send = lib.prc_quick_send
 _conn_recv = lib.prc_conn_recv
 _quick_recv = lib.prc_quick_conn_recv
 _unpack = ffi.unpack
@@ -109,7 +109,15 @@ class Connection:
         self._kind = kind
         self._in = incoming = ffi.new("prc_conn_in *")
         self._frame = incoming.frame
-        self._progress = ffi.new("uint64_t *")
+        self._out = out = ffi.new("prc_conn_out *")
+        out.fd = handle if writable else -1
+        out.is_socket = kind
+        if writable and not kind and stat.S_ISFIFO(os.fstat(handle).st_mode):
+            # A pipe's write end does not block: a quick send tries a plain write()
+            # with the GIL held; every blocking path waits for room with poll().
+            os.set_blocking(handle, False)
+            out.nonblocking = 1
+        self._progress = ffi.addressof(out, "progress")
         self._scratch = _new_raw("char[]", _SCRATCH_SIZE) if readable else ffi.NULL
         if readable:
             self._read_buffer = _new_raw("char[]", _READ_AHEAD_SIZE)
@@ -121,7 +129,6 @@ class Connection:
             incoming.read_ahead = 0 if kind == 1 else 1
             incoming.spin_ns = spin_ns()
             _receivers.add(self)
-        self._quick = True  # the descriptor can write without blocking (RWF_NOWAIT, MSG_DONTWAIT)
         self._pipe_grown = kind == 1
         self._pending: Any = None  # buffer of a large message whose reading was interrupted
         self._picklers: list[tuple[io.BytesIO, ForkingPickler]] = [_new_pickler()] if writable else []
@@ -199,6 +206,7 @@ class Connection:
         if handle is not None:
             self._handle = None
             self._in.start = self._in.end = 0
+            self._out.fd = -1
             os.close(handle)
 
     def __del__(self) -> None:
@@ -286,17 +294,13 @@ class Connection:
             offset: where the message starts in ``buf``, in bytes.
             size: how many bytes to send (all of the rest by default).
         """
-        handle = self._handle
-        if handle is None or not self._writable:
-            self._check(False)
         if type(buf) is bytes and not offset and size is None:
-            if self._quick:
-                rc = _quick_send(handle, self._kind, buf, len(buf), self._progress)
-            else:
-                rc = _frame_send(handle, self._kind, buf, len(buf), self._progress)
+            # The quick call answers -EBADF when closed or read-only (checked in the retry).
+            rc = _quick_send(self._out, buf, len(buf))
             if rc:
                 self._send_retry(rc, buf, len(buf))
             return
+        handle = self._check(False)
         view = memoryview(buf)
         if view.itemsize > 1 or view.format != "B":
             view = view.cast("B")
@@ -317,12 +321,11 @@ class Connection:
             self._send_retry(rc, pointer, size)
 
     def _send_retry(self, rc: int, data: Any, size: int) -> None:
-        if rc == _NO_QUICK:
-            self._quick = False
+        self._check(False)
         if not self._pipe_grown and size > _PIPE_GROW_AT:
             self._grow_pipe()
         try:
-            while rc == _EINTR or rc == _AGAIN or rc == _NO_QUICK:
+            while rc == _EINTR or rc == _AGAIN:
                 # Looping back lets the signal handlers run (and raise) before the retry.
                 rc = _frame_send(self._check(False), self._kind, data, size, self._progress)
             if rc:
@@ -363,10 +366,7 @@ class Connection:
             else:
                 data = _from_buffer(stream.getbuffer())  # a large pickle: no copy, and no reuse
                 picklers.append(_new_pickler())
-        if self._quick:
-            rc = _quick_send(handle, self._kind, data, size, self._progress)
-        else:
-            rc = _frame_send(handle, self._kind, data, size, self._progress)
+        rc = _quick_send(self._out, data, size)
         if rc:
             self._send_retry(rc, data, size)
 
