@@ -41,15 +41,47 @@ def _warm_then_time(
         api.discard(pool)
 
 
-def _startup(api: PoolApi, workers: int) -> float:
+def _startup(api: PoolApi, workers: int, cycles: int) -> float:
+    """Seconds for ``cycles`` pools: open, run one task, close and join (shutdown is timed)."""
     start = time.perf_counter()
-    pool = api.open(workers)
-    try:
-        api.apply_async(pool, tasks.noop, [0])
-    except BaseException:
-        api.discard(pool)
-        raise
-    api.close(pool)
+    for _ in range(cycles):
+        pool = api.open(workers)
+        try:
+            api.apply_async(pool, tasks.noop, [0])
+        except BaseException:
+            api.discard(pool)
+            raise
+        api.close(pool)
+    return time.perf_counter() - start
+
+
+def _bare_fork_startup(workers: int, cycles: int) -> float:
+    """Seconds for ``cycles`` rounds of forking ``workers`` bare children, stopping and reaping them.
+
+    Each child waits for the end of a pipe and exits: what fork, exit and waitpid cost in
+    this process (its memory size decides most of it), with no pool and no task.
+    """
+    start = time.perf_counter()
+    for _ in range(cycles):
+        stop_r, stop_w = os.pipe()
+        try:
+            with children() as started:
+
+                def wait_for_stop(stop_r: int = stop_r, stop_w: int = stop_w) -> None:
+                    os.close(stop_w)
+                    os.read(stop_r, 1)
+
+                for _ in range(workers):
+                    started.append(fork_child(wait_for_stop))
+                os.close(stop_w)
+                stop_w = -1
+                for pid in started:
+                    os.waitpid(pid, 0)
+                started.clear()
+        finally:
+            os.close(stop_r)
+            if stop_w >= 0:
+                os.close(stop_w)
     return time.perf_counter() - start
 
 
@@ -117,6 +149,20 @@ def workloads(scale: Scale) -> list[Workload]:
             )
         )
     found.append(_cpu_bound(scale, n_cores))
+    cycles = scale.n(5, 3, 1)  # pools per sample: one start-up is a few ms and varies a lot
+    startup_cases = [
+        build(row, cycles, lookup, lambda api: _startup(api, n_cores, cycles), note=NOTES.get(row, ""))
+        for row, lookup in POOLS.items()
+    ]
+    startup_cases.append(
+        build(
+            CEILING,
+            cycles,
+            nothing,
+            lambda _: _bare_fork_startup(n_cores, cycles),
+            note=f"{n_cores} bare children forked, stopped and reaped, no pool: the floor",
+        )
+    )
     found.append(
         Workload(
             id="pool.startup",
@@ -124,10 +170,7 @@ def workloads(scale: Scale) -> list[Workload]:
             self_warming=True,
             title=f"Pool start-up, one task, shutdown ({n_cores} workers)",
             unit="pool",
-            cases=[
-                build(row, 1, lookup, lambda api: _startup(api, n_cores), note=NOTES.get(row, ""))
-                for row, lookup in POOLS.items()
-            ],
+            cases=startup_cases,
         )
     )
     found.extend(_scaling(scale, n_cores))
