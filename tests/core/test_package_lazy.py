@@ -87,3 +87,23 @@ def test_a_socket_argument_reaches_a_spawned_child_without_importing_connections
         tmp_path,
     )
     assert out == "0 hello"
+
+
+@pytest.mark.timeout(90)
+def test_a_failing_import_behind_a_name_is_reported_as_such(tmp_path):
+    out = run_fresh(
+        """
+        import sys
+        import types
+
+        # A module whose import stopped half-way (a circular import, or a native library
+        # that lacks a symbol) must not read as "processing_core has no attribute ...".
+        sys.modules["processing_core._ring"] = types.ModuleType("processing_core._ring")
+        try:
+            from processing_core import BrokenRingError
+        except ImportError as exc:
+            print(type(exc).__name__, "processing_core._ring" in str(exc))
+        """,
+        tmp_path,
+    )
+    assert out == "ImportError True"

@@ -118,7 +118,13 @@ def __getattr__(name: str) -> object:
     home = _HOME_OF.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(__import__(f"{__name__}.{home}", fromlist=["_"]), name)
+    try:
+        module = __import__(f"{__name__}.{home}", fromlist=["_"])
+        value = getattr(module, name)
+    except AttributeError as exc:
+        # Raised here, an AttributeError would read as "no attribute" (or "cannot import
+        # name") and hide what went wrong: a failed import, or a circular one.
+        raise ImportError(f"{__name__}.{name} is defined in {__name__}.{home}, whose import failed: {exc}") from exc
     globals()[name] = value  # later look-ups skip this function
     return value
 
