@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from processing_core import Pipe, current_process, get_context
 from processing_core._process import AuthenticationString
-from processing_core._util import Finalize
+from processing_core._util import Finalize, get_temp_dir
 
 from processing_managers import _wire
 from processing_managers._proxy import AutoProxy, request
@@ -119,6 +119,8 @@ class BaseManager:
             raise _state_error(self._state, "start")
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
+        if self._ctx.get_start_method() == "fork":
+            _prepare_forked_server(self._address)
         address_reader, address_writer = Pipe(duplex=False)
         self._process = self._ctx.Process(
             target=type(self)._run_server,
@@ -268,6 +270,22 @@ class BaseManager:
 def _server_registry(registry: dict[str, Registration]) -> dict[str, Registration]:
     # The server never builds proxies: leave the proxy types (which may not pickle) behind.
     return {typeid: dataclasses.replace(entry, proxytype=None) for typeid, entry in registry.items()}
+
+
+def _prepare_forked_server(address: Any) -> None:
+    """Do once in this process what every forked server would otherwise do again at its start.
+
+    A server listening on a fresh Unix socket makes it in a private temporary
+    directory: importing ``tempfile`` (and ``shutil``, which removes the directory) and
+    making the directory take a forked child milliseconds, more than the rest of its
+    start.  Done here, the child inherits both, and the socket lives in this process's
+    directory, removed when this process exits (after its managers have shut down).
+    """
+    import shutil  # noqa: F401 - imported for the forked child's sake
+    import tempfile  # noqa: F401
+
+    if address is None:
+        get_temp_dir()
 
 
 def _state_error(state: State, action: str) -> RuntimeError:
