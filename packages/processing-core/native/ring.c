@@ -203,11 +203,11 @@ void prc_ring_release_spill(prc_ring *r, uint64_t off, uint64_t len)
     fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)round_up(len, page));
 }
 
-int prc_ring_put(prc_ring *r, const char *data, uint64_t len, int64_t deadline, int add_tasks)
+/* Put one message larger than the inline limit, gathered from `nbufs` pieces: the
+ * payload goes to the spill area outside the lock, then a SPILL record into the ring. */
+static int put_spilled(prc_ring *r, const char *const *bufs, const uint64_t *lens, uint32_t nbufs, uint64_t len,
+                       int64_t deadline, int add_tasks)
 {
-    uint32_t done = 0;
-    if (len <= prc_ring_inline_limit(r))
-        return prc_ring_put_records(r, data, &len, 1, NULL, deadline, add_tasks, &done);
     if (len > UINT32_MAX)
         return -EMSGSIZE;
     if (__atomic_load_n(&r->h->broken, __ATOMIC_RELAXED))
@@ -226,14 +226,57 @@ int prc_ring_put(prc_ring *r, const char *data, uint64_t len, int64_t deadline, 
     uint64_t spill[2];
     spill[0] = __atomic_fetch_add(&r->h->spill_next, round_up(len, page), __ATOMIC_SEQ_CST);
     spill[1] = len;
-    int rc = write_all(r->fd, data, len, spill[0]);
+    int rc = 0;
+    for (uint64_t i = 0, off = spill[0]; rc == 0 && i < nbufs; off += lens[i], i++)
+        rc = write_all(r->fd, bufs[i], lens[i], off);
     if (rc == 0) {
-        done = 0;
+        uint32_t done = 0;
         rc = prc_ring_put_records(r, NULL, &len, 1, spill, deadline, add_tasks, &done);
     }
     if (rc != 0)
         prc_ring_release_spill(r, spill[0], len);
     return rc;
+}
+
+int prc_ring_put(prc_ring *r, const char *data, uint64_t len, int64_t deadline, int add_tasks)
+{
+    uint32_t done = 0;
+    if (len <= prc_ring_inline_limit(r))
+        return prc_ring_put_records(r, data, &len, 1, NULL, deadline, add_tasks, &done);
+    return put_spilled(r, &data, &len, 1, len, deadline, add_tasks);
+}
+
+int prc_ring_putv(prc_ring *r, const char *const *bufs, const uint64_t *lens, uint32_t nbufs, int64_t deadline,
+                  int add_tasks)
+{
+    uint64_t len = 0;
+    for (uint32_t i = 0; i < nbufs; i++)
+        len += lens[i];
+    if (len > prc_ring_inline_limit(r))
+        return put_spilled(r, bufs, lens, nbufs, len, deadline, add_tasks);
+    ring_header *h = r->h;
+    uint64_t size = rec_size(len);
+    int rc = prc_ring_lock(r);
+    while (rc == 0 && !fits(h, &h->st, size))
+        rc = prc_ring_wait_locked(r, &h->space_seq, &h->writers_waiting, deadline);
+    if (rc != 0)
+        return rc;
+    ring_state s = h->st;
+    write_rec_header(r, s.tail, (uint32_t)len, KIND_INLINE);
+    for (uint64_t i = 0, pos = s.tail + REC_HEADER; i < nbufs; pos += lens[i], i++) {
+        copy_in(r, pos, bufs[i], lens[i]);
+        if (i == 0 && nbufs > 1)
+            prc_ring_debug_stop(r, 1); /* test stop point: half-way through a put */
+    }
+    s.tail += size;
+    s.count++;
+    if (add_tasks)
+        s.unfinished++;
+    prc_ring_commit(r, &s, 3);
+    bump(&h->data_seq);
+    prc_ring_unlock(r);
+    wake_if_waiting(&h->data_seq, &h->readers_waiting, 1);
+    return 0;
 }
 
 int prc_ring_wait_room(prc_ring *r, uint64_t len, int64_t deadline)
@@ -284,7 +327,8 @@ int prc_ring_rewind_if_empty(prc_ring *r, ring_state *s)
         return 0;
     /* Only after a real backlog (more than half the ring since the last rewind): a
      * ring that merely passes large messages one at a time keeps its pages. */
-    int backlog = s->tail - h->rewound_at > h->capacity / 2 && h->capacity > KEPT_DATA;
+    int backlog = s->tail - h->rewound_at > h->capacity / 2 && h->capacity > KEPT_DATA
+                  && prc_monotonic_ns() - h->gave_back_ns >= GIVE_BACK_EVERY_NS;
     s->head = s->tail = round_up(s->tail, h->capacity);
     h->rewound_at = s->tail;
     return backlog;
@@ -297,6 +341,7 @@ int prc_ring_rewind_if_empty(prc_ring *r, ring_state *s)
 void prc_ring_give_back_pages(prc_ring *r)
 {
     ring_header *h = r->h;
+    h->gave_back_ns = prc_monotonic_ns();
     fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(h->data_offset + KEPT_DATA),
               (off_t)(h->capacity - KEPT_DATA));
 }

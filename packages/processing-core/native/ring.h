@@ -48,6 +48,18 @@ uint32_t prc_ring_recoveries(prc_ring *ring);
  * in the same step (JoinableQueue). */
 int prc_ring_put(prc_ring *ring, const char *data, uint64_t len, int64_t deadline, int add_tasks);
 
+/* Put one message of any size whose payload is the `nbufs` pieces bufs[i] (lens[i]
+ * bytes each) one after the other: no joined copy is needed. */
+int prc_ring_putv(prc_ring *r, const char *const *bufs, const uint64_t *lens, uint32_t nbufs, int64_t deadline,
+                  int add_tasks);
+
+/* Quick calls (GIL held, see quick_calls.h): put or take one small message only if
+ * that needs no waiting.  -EAGAIN whenever anything would wait (the lock is held, the
+ * ring is full or empty) or the message is large: then make the ordinary call.
+ * try_get returns -ENOBUFS with *len the size needed when `buf` is too small. */
+int prc_quick_ring_try_put(prc_ring *r, const char *data, uint64_t len, int add_tasks);
+int prc_quick_ring_try_get(prc_ring *r, char *buf, uint64_t bufsize, uint64_t *len);
+
 /* Put messages *done..n-1, stored back to back in `data`: message i spans
  * [ends[i-1], ends[i]) (from 0 for the first) and is at most prc_ring_inline_limit
  * bytes.  In order, as many per lock acquisition as fit; *done advances past every

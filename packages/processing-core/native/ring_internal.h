@@ -71,6 +71,9 @@
 #define SPIN_NS 20000
 /* Data bytes kept resident when an emptied ring gives memory back. */
 #define KEPT_DATA (1u << 20)
+/* Pages are given back at most this often: a queue streaming large messages would
+ * otherwise free and fault in most of its ring over and over. */
+#define GIVE_BACK_EVERY_NS 1000000000LL
 #define LOCK_SPINS 200
 
 typedef struct {
@@ -90,6 +93,7 @@ typedef struct {
     uint64_t spill_base;   /* where the spill area starts in the file */
     uint64_t spill_next;   /* next free spill offset (atomic add, no lock) */
     uint64_t rewound_at;   /* position of the last rewind (see rewind_if_empty) */
+    int64_t gave_back_ns;  /* when pages were last given back (see give_back_pages) */
     __attribute__((aligned(64))) pthread_mutex_t mutex;
     ring_state st;         /* live state, under the mutex */
     ring_state redo;       /* state being committed, valid while redo_valid */
@@ -186,6 +190,8 @@ static inline int fits(ring_header *h, const ring_state *s, uint64_t size)
 /* ring_lock.c */
 PRC_RING_INTERNAL void prc_ring_debug_stop(prc_ring *r, int where);
 PRC_RING_INTERNAL int prc_ring_lock(prc_ring *r);
+/* Take the lock only if that needs no waiting: -EAGAIN when another holds it. */
+PRC_RING_INTERNAL int prc_ring_try_lock(prc_ring *r);
 PRC_RING_INTERNAL void prc_ring_unlock(prc_ring *r);
 /* With the lock held: release it, sleep until *seq moves or the deadline, take it again.
  * Returns 0 with the lock held (look again), or an error with the lock released. */

@@ -86,18 +86,11 @@ static void recover(prc_ring *r)
     futex_wake(&h->tasks_seq, INT_MAX);
 }
 
-int prc_ring_lock(prc_ring *r)
+/* After pthread_mutex_lock or _trylock returned `rc`: repair the state if the holder
+ * died, and refuse a broken ring.  0 with the lock held, or an error without it. */
+static int after_lock(prc_ring *r, int rc)
 {
     ring_header *h = r->h;
-    /* The lock is only ever held for a copy and a few stores: spinning on it a little
-     * is cheaper than the futex sleep and wake-up a contended pthread_mutex_lock costs. */
-    int rc = pthread_mutex_trylock(&h->mutex);
-    for (int i = 0; rc == EBUSY && i < LOCK_SPINS; i++) {
-        cpu_relax();
-        rc = pthread_mutex_trylock(&h->mutex);
-    }
-    if (rc == EBUSY)
-        rc = pthread_mutex_lock(&h->mutex);
     if (rc == EOWNERDEAD) {
         recover(r);
         pthread_mutex_consistent(&h->mutex);
@@ -114,6 +107,27 @@ int prc_ring_lock(prc_ring *r)
         return -EPIPE;
     }
     return 0;
+}
+
+int prc_ring_lock(prc_ring *r)
+{
+    ring_header *h = r->h;
+    /* The lock is only ever held for a copy and a few stores: spinning on it a little
+     * is cheaper than the futex sleep and wake-up a contended pthread_mutex_lock costs. */
+    int rc = pthread_mutex_trylock(&h->mutex);
+    for (int i = 0; rc == EBUSY && i < LOCK_SPINS; i++) {
+        cpu_relax();
+        rc = pthread_mutex_trylock(&h->mutex);
+    }
+    if (rc == EBUSY)
+        rc = pthread_mutex_lock(&h->mutex);
+    return after_lock(r, rc);
+}
+
+int prc_ring_try_lock(prc_ring *r)
+{
+    int rc = pthread_mutex_trylock(&r->h->mutex);
+    return rc == EBUSY ? -EAGAIN : after_lock(r, rc);
 }
 
 void prc_ring_unlock(prc_ring *r) { pthread_mutex_unlock(&r->h->mutex); }

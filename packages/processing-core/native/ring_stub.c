@@ -29,5 +29,9 @@ int prc_ring_task_done(prc_ring *r, int64_t n) { return -ENOSYS; }
 int prc_ring_join(prc_ring *r, int64_t dl) { return -ENOSYS; }
 void prc_ring_debug_stop_at(int where) {}
 uint32_t prc_ring_debug_stops(prc_ring *r) { return 0; }
+int prc_ring_putv(prc_ring *r, const char *const *bufs, const uint64_t *lens, uint32_t nbufs, int64_t dl, int t)
+{ return -ENOSYS; }
+int prc_quick_ring_try_put(prc_ring *r, const char *data, uint64_t len, int add_tasks) { return -EAGAIN; }
+int prc_quick_ring_try_get(prc_ring *r, char *buf, uint64_t bufsize, uint64_t *len_out) { return -EAGAIN; }
 
 #endif

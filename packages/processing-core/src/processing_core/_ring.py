@@ -44,6 +44,11 @@ _GO_ON = frozenset({0, -errno.EINTR})  # batches: put the rest
 _COPY_LIMIT = 64 << 10
 # At most this many messages per batch read.
 _MAX_BATCH = 1 << 16
+# Quick calls (GIL held, never waiting): they answer -EAGAIN whenever the ordinary
+# call, with its waits and error paths, has to do the work.
+_quick_put = lib.prc_quick_ring_try_put
+_quick_get = lib.prc_quick_ring_try_get
+_ENOBUFS = -errno.ENOBUFS
 
 
 class RingEmpty(Exception):
@@ -204,9 +209,11 @@ class Ring:
             RingFull: no room in time.
             BrokenRingError: the ring is broken.
         """
-        deadline = -1 if timeout is None else _deadline(timeout)
         if not isinstance(data, bytes):
             data = ffi.from_buffer(data)
+        if not _quick_put(self._handle, data, len(data), add_task):
+            return
+        deadline = -1 if timeout is None else _deadline(timeout)
         while True:
             rc = lib.prc_ring_put(self._handle, data, len(data), deadline, add_task)
             if rc == 0:
@@ -219,6 +226,10 @@ class Ring:
 
     def try_put(self, data: bytes, add_task: bool = False) -> bool:
         """Put one message if that needs no waiting; return whether it was put."""
+        if not isinstance(data, bytes):
+            data = ffi.from_buffer(data)
+        if not _quick_put(self._handle, data, len(data), add_task):
+            return True
         rc = lib.prc_ring_put(self._handle, data, len(data), 0, add_task)
         if rc == 0:
             return True
@@ -226,6 +237,37 @@ class Ring:
             return False
         _raise(rc, "ring")
         return False  # pragma: no cover - _raise always raises
+
+    def put_pieces(self, pieces: Sequence[Any], timeout: float | None = None, *, add_task: bool = False) -> None:
+        """Put one message made of ``pieces`` (bytes-like) one after the other, without joining them.
+
+        Raises:
+            RingFull: no room in time.
+            BrokenRingError: the ring is broken.
+        """
+        rc = self._put_pieces(pieces, -1 if timeout is None else _deadline(timeout), add_task)
+        if rc in _NO_WAIT_LEFT:
+            raise RingFull
+        if rc:
+            _raise(rc, "ring")
+
+    def try_put_pieces(self, pieces: Sequence[Any], add_task: bool = False) -> bool:
+        """Like :meth:`put_pieces` if that needs no waiting; return whether it was put."""
+        rc = self._put_pieces(pieces, 0, add_task)
+        if rc in _NOT_NOW:
+            return False
+        if rc:
+            _raise(rc, "ring")
+        return True
+
+    def _put_pieces(self, pieces: Sequence[Any], deadline: int, add_task: bool) -> int:
+        keep = [ffi.from_buffer(piece) for piece in pieces]  # alive until the call returns
+        lens = ffi.new("uint64_t[]", [len(piece) for piece in keep])
+        bufs = ffi.new("char *[]", keep)
+        while True:
+            rc = int(lib.prc_ring_putv(self._handle, bufs, lens, len(keep), deadline, add_task))
+            if rc != -errno.EINTR or deadline == 0:
+                return rc
 
     def wait_room(self, length: int, timeout: float | None = None) -> bool:
         """Wait until a message of ``length`` bytes would fit; return ``False`` on a timeout."""
@@ -341,11 +383,17 @@ class Ring:
             RingEmpty: no message in time.
             BrokenRingError: the ring is broken.
         """
-        deadline = -1 if timeout is None else _deadline(timeout)
         scratch = getattr(_local, "scratch", None)
         if scratch is None or scratch.busy:
             scratch = _scratch()
         out = scratch.u64
+        if not _quick_get(self._handle, scratch.ptr, scratch.size, out):
+            scratch.busy = True
+            try:
+                return decode(scratch.view[: out[0]])
+            finally:
+                scratch.busy = False
+        deadline = -1 if timeout is None else _deadline(timeout)
         while True:
             rc = lib.prc_ring_get(self._handle, scratch.ptr, scratch.size, deadline, out)
             if rc == 0:
