@@ -22,6 +22,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from typing import Any
 
 from processing_core import _util
 from processing_core._native import lib
@@ -45,8 +46,11 @@ class Feeder:
         # The fast path takes the bare lock (cheaper than entering the condition).
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
-        # Items already counted as tasks (JoinableQueue) when they were buffered.
-        self._buffer: deque[bytes] = deque()
+        # Items already counted as tasks (JoinableQueue) when they were buffered.  Read
+        # without the lock by the queue's fast path: empty means every item this process
+        # accepted is in the ring (an item leaves it only after it was put).
+        self.backlog: deque[bytes] = deque()
+        self._buffer = self.backlog
         self._closing = False
         self._puts = 0  # puts so far: the thread stands aside while this moves
         self._thread: threading.Thread | None = None
@@ -73,25 +77,37 @@ class Feeder:
             self._cond.notify_all()
         return True
 
-    def put(self, data: bytes) -> None:
-        """Put one pickled item without ever blocking on the ring."""
+    def put(self, data: bytes | list[Any]) -> None:
+        """Put one pickled item (bytes, or a list of pieces) without ever blocking on the ring."""
+        if self.error is not None:
+            raise self.error
         with self._lock:
             self._puts += 1
             if not self._buffer:
-                # The common case, kept to one native call: straight into the ring.
-                rc = _ring_put(self._handle, data, len(data), 0, self._add_task)
-                if rc == 0:
-                    return
-                if rc not in _NOT_NOW:
-                    # Not a full ring: let the wrapper turn the code into its exception.
-                    self._ring.put(data, 0, add_task=self._add_task)
-                    return
-            elif self._drain() and self._ring.try_put(data, self._add_task):
+                if type(data) is not bytes:
+                    if self._ring.try_put_pieces(data, self._add_task):
+                        return
+                else:
+                    # Straight into the ring.
+                    rc = _ring_put(self._handle, data, len(data), 0, self._add_task)
+                    if rc == 0:
+                        return
+                    if rc not in _NOT_NOW:
+                        # Not a full ring: let the wrapper turn the code into its exception.
+                        self._ring.put(data, 0, add_task=self._add_task)
+                        return
+            elif self._drain() and self._try_put(data):
                 return
             if self._add_task:
                 self._ring.tasks_add(1)
-            self._buffer.append(data)
+            # Kept for later: one immutable copy (a piece may be the caller's bytearray).
+            self._buffer.append(data if type(data) is bytes else b"".join(data))
             self._wake()
+
+    def _try_put(self, data: bytes | list[Any]) -> bool:
+        if type(data) is bytes:
+            return self._ring.try_put(data, self._add_task)
+        return self._ring.try_put_pieces(data, self._add_task)
 
     def put_many(self, data: bytes, ends: list[int]) -> None:
         """Put pickled items packed in ``data`` (item ``i`` ends at ``ends[i]``), in order, never blocking."""

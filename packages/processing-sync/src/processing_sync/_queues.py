@@ -27,6 +27,7 @@ from queue import Empty, Full
 from typing import Any
 
 from processing_core._context import register_context_method
+from processing_core._native import lib
 from processing_core._reduction import ForkingPickler, assert_spawning
 from processing_core._ring import DEFAULT_CAPACITY, Ring, RingEmpty, RingFull
 
@@ -48,30 +49,63 @@ _PLAIN_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
 _loads = pickle.loads
 
 
+# A str or bytes item this large is pickled into pieces (see _dumps_into_pieces).
+_PIECES_FROM = 64 << 10
+_pickle_dumps = pickle.dumps
+_quick_put = lib.prc_quick_ring_try_put
+
+
+class _Sink:
+    """A pickler's output file that keeps what it is given, without copying it."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, pieces: list[Any]) -> None:
+        self.write = pieces.append
+
+
 class _Pickling(threading.local):
     def __init__(self) -> None:
-        self.buffer = io.BytesIO()
-        self.pickler = ForkingPickler(self.buffer, _PROTOCOL)
+        self.busy = False
+        self.pieces: list[Any] = []
+        self.pickler = ForkingPickler(_Sink(self.pieces), _PROTOCOL)
 
 
 _pickling = _Pickling()
 
 
-def _dumps(obj: Any) -> bytes:
+def _dumps(obj: Any, _plain: frozenset[type] = _PLAIN_TYPES) -> Any:
+    """Pickle ``obj``: bytes, or a list of bytes-like pieces to be put as one message.
+
+    A pickler writing to a file hands it a large str or bytes payload as a separate
+    piece instead of copying it into its buffer, so such an item travels with a single
+    copy, into the ring.
+    """
     kind = type(obj)
-    if kind in _PLAIN_TYPES or (kind is tuple and len(obj) <= 16 and _PLAIN_TYPES.issuperset(map(type, obj))):
-        return pickle.dumps(obj, _PROTOCOL)
+    if kind in _plain:
+        if (kind is bytes or kind is str) and len(obj) >= _PIECES_FROM:
+            return _dumps_into_pieces(obj)
+        return _pickle_dumps(obj, _PROTOCOL)
+    if kind is tuple and len(obj) <= 16 and _plain.issuperset(map(type, obj)):
+        return _pickle_dumps(obj, _PROTOCOL)
     state = _pickling
-    buffer = state.buffer
-    if buffer.tell():  # a reducer running on this thread is itself putting to a queue
+    if state.busy:  # a reducer running on this thread is itself putting to a queue
         return bytes(ForkingPickler.dumps(obj, _PROTOCOL))
+    state.busy = True
+    pieces = state.pieces
     try:
         state.pickler.dump(obj)
-        return buffer.getvalue()
+        return pieces[0] if len(pieces) == 1 else pieces[:]
     finally:
         state.pickler.clear_memo()
-        buffer.seek(0)
-        buffer.truncate()
+        pieces.clear()
+        state.busy = False
+
+
+def _dumps_into_pieces(obj: Any) -> list[Any]:
+    pieces: list[Any] = []
+    pickle.Pickler(_Sink(pieces), _PROTOCOL).dump(obj)
+    return pieces
 
 
 def _dumps_many(iterable: Iterable[Any]) -> tuple[bytes, list[int]]:
@@ -214,6 +248,8 @@ class Queue(_RingQueue):
     def _after_fork(self) -> None:
         _RingQueue._after_fork(self)
         self._feeder = Feeder(self._ring, self, add_task=self._add_task)
+        self._handle = self._ring._handle
+        self._backlog = self._feeder.backlog
 
     def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
         """Put ``obj`` into the queue.
@@ -233,14 +269,17 @@ class Queue(_RingQueue):
         if self._maxsize:
             try:
                 wait = None if block and timeout is None else _timeout_for(block, timeout)
-                self._ring.put(data, wait, add_task=self._add_task)
+                if type(data) is bytes:
+                    self._ring.put(data, wait, add_task=self._add_task)
+                else:
+                    self._ring.put_pieces(data, wait, add_task=self._add_task)
             except RingFull:
                 raise Full from None
-        else:
-            feeder = self._feeder
-            if feeder.error is not None:
-                raise feeder.error
-            feeder.put(data)
+        # The common case in one quick call: nothing of this process waits in the
+        # backlog (so order is kept), and the item fits now.  A broken ring or a feeder
+        # error makes the quick call fail too, and the feeder reports it.
+        elif self._backlog or type(data) is not bytes or _quick_put(self._handle, data, len(data), self._add_task):
+            self._feeder.put(data)
 
     def put_many(self, iterable: Iterable[Any], block: bool = True, timeout: float | None = None) -> None:
         """Put every item of ``iterable``, in order, in as few steps as possible.
@@ -351,7 +390,11 @@ class SimpleQueue(_RingQueue):
     def put(self, obj: Any) -> None:
         """Put ``obj``, waiting while the shared ring is full."""
         self._check_open()
-        self._ring.put(_dumps(obj), None)
+        data = _dumps(obj)
+        if type(data) is bytes:
+            self._ring.put(data, None)
+        else:
+            self._ring.put_pieces(data, None)
 
     def put_many(self, iterable: Iterable[Any]) -> None:
         """Put every item of ``iterable`` in order, as few lock acquisitions as possible."""
