@@ -90,4 +90,3 @@ class SpinWait:
                 break
         misses = self._misses = min(self._misses + 1, MAX_BACKOFF)
         self._skip = 1 << misses
-
