@@ -9,10 +9,15 @@ arrive, so a round trip costs only the work at each end.
 
 Spinning is a loss when the message does not come in time: the peer shares this CPU
 (it cannot run while we spin), or its work is slow, or the caller pauses between
-calls.  So a waiter that missed spins less and less often (after 1, 2, 4 ... 1024
-plain waits), and goes back to spinning every time after a spin that caught its
-message.  The spin only polls: it never reads, so the receive that follows behaves
-exactly as it would without it.
+calls.  So a waiter that missed spins less and less often (after 2, 4, 8 ... up to
+1024 plain waits), and goes back to spinning every time after a spin that caught its
+message.  A spin that lost the CPU on the way counts as a miss: the peer (or someone
+else) needed this CPU.  A message already waiting at the start proves nothing and
+changes nothing.  The spin only polls: it never reads, so the receive that follows
+behaves exactly as it would without it.
+
+The core connection may spin before blocking too; the two do not add up when this
+spin catches the message, since the receive then finds it waiting.
 """
 
 from __future__ import annotations
