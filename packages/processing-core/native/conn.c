@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,6 +22,8 @@
 #define PRC_IO_CHUNK ((size_t)1 << 30)
 /* A quick (GIL-holding) send copies at most this much into the kernel. */
 #define PRC_QUICK_SEND_MAX ((uint64_t)64 * 1024)
+/* Payloads this large go into a pipe by vmsplice() (see frame_send_spliced). */
+#define PRC_SPLICE_MIN ((uint64_t)4 << 20)
 /* Internal answer of a non-blocking write the descriptor does not support. */
 #define PRC_FRAME_NO_QUICK_WRITE (-1000006)
 /* Frames up to this size are assembled in one piece before a single write. */
@@ -169,8 +172,91 @@ static int64_t frame_send(int fd, int is_socket, const char *buf, uint64_t len, 
     return 0;
 }
 
+#ifdef SPLICE_F_GIFT
+/* Wait until the reader has taken every byte out of the pipe: vmsplice() put
+ * references to the sender's own pages there, which must not outlive the call. */
+static int64_t wait_drained(int fd)
+{
+    for (;;) {
+        int queued = 0;
+        if (ioctl(fd, FIONREAD, &queued) < 0)
+            return -(int64_t)errno;
+        if (queued == 0)
+            return 0;
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT, .revents = 0};
+        int ready = poll(&pfd, 1, 1);
+        if (ready < 0)
+            return -(int64_t)errno;
+        if (pfd.revents & (POLLERR | POLLHUP))
+            return -EPIPE; /* no reader left: the bytes will never be taken */
+        if (ready > 0) {
+            struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000};
+            if (nanosleep(&pause, NULL) < 0)
+                return -(int64_t)errno;
+        }
+    }
+}
+
+/* A large payload on a pipe: the header by write(), the payload mapped into the pipe
+ * with vmsplice() (the reader's read() is then the only copy), and the call returns
+ * once the reader has taken it all.  *progress == header + len means "all in the
+ * pipe, waiting for the reader" (after an interruption). */
+static int64_t frame_send_spliced(int fd, const char *buf, uint64_t len, uint64_t *progress)
+{
+    unsigned char header[12];
+    uint64_t header_len = 4;
+    if (len <= PRC_FRAME_SHORT_MAX) {
+        put_be32(header, (uint32_t)len);
+    } else {
+        put_be32(header, 0xffffffffu);
+        put_be32(header + 4, (uint32_t)(len >> 32));
+        put_be32(header + 8, (uint32_t)len);
+        header_len = 12;
+    }
+    uint64_t total = header_len + len;
+    uint64_t done = *progress;
+    while (done < total) {
+        ssize_t written;
+        if (done < header_len) {
+            written = write(fd, header + done, (size_t)(header_len - done));
+        } else {
+            uint64_t rest = total - done;
+            struct iovec iov = {.iov_base = (void *)(buf + (done - header_len)),
+                                .iov_len = rest > PRC_IO_CHUNK ? PRC_IO_CHUNK : (size_t)rest};
+            written = vmsplice(fd, &iov, 1, 0);
+        }
+        if (written < 0) {
+            int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK) {
+                int rc = wait_ready(fd, POLLOUT);
+                if (rc == 0)
+                    continue;
+                err = -rc;
+            }
+            *progress = done;
+            return -(int64_t)err;
+        }
+        done += (uint64_t)written;
+    }
+    *progress = total;
+    int64_t rc = wait_drained(fd);
+    if (rc < 0)
+        return rc;
+    *progress = 0;
+    return 0;
+}
+#endif
+
 int64_t prc_frame_send(int fd, int is_socket, const char *buf, uint64_t len, uint64_t *progress)
 {
+#ifdef SPLICE_F_GIFT
+    if (!is_socket && len >= PRC_SPLICE_MIN) {
+        int64_t rc = frame_send_spliced(fd, buf, len, progress);
+        if (rc != -EINVAL && rc != -EBADF && rc != -ENOSYS)
+            return rc;
+        /* not a pipe after all (vmsplice wants one): write as usual */
+    }
+#endif
     return frame_send(fd, is_socket, buf, len, progress, 0);
 }
 
@@ -448,5 +534,19 @@ int prc_pipe_grow(int fd, int size, int max_size)
     (void)size;
     (void)max_size;
     return -EOPNOTSUPP;
+#endif
+}
+
+void prc_quick_advise_huge(char *p, uint64_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t first = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+    uintptr_t last = ((uintptr_t)p + len) & ~(huge - 1);
+    if (last > first)
+        (void)madvise((void *)first, last - first, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
 #endif
 }

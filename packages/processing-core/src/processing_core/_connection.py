@@ -45,6 +45,8 @@ _TOO_LONG = lib.PRC_FRAME_TOO_LONG
 _AGAIN = lib.PRC_FRAME_AGAIN
 # A pipe that carries a message longer than this grows to the system's limit.
 _PIPE_GROW_AT = 64 * 1024
+# A message buffer this large is asked to be backed by huge pages.
+_HUGE_AT = 8 << 20
 
 _frame_send = lib.prc_frame_send
 _quick_send = lib.prc_quick_send
@@ -497,6 +499,8 @@ class Connection:
             else:
                 target = bytearray(length)
                 pointer = _from_buffer(target, require_writable=True)
+            if length >= _HUGE_AT:
+                lib.prc_quick_advise_huge(pointer, length)  # fresh memory: fault it in 2 MiB pages
             self._pending = (target, pointer)
         target, pointer = self._pending
         if maxlength is not None and len(target) > maxlength:
