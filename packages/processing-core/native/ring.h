@@ -60,6 +60,18 @@ int prc_ring_putv(prc_ring *r, const char *const *bufs, const uint64_t *lens, ui
 int prc_quick_ring_try_put(prc_ring *r, const char *data, uint64_t len, int add_tasks);
 int prc_quick_ring_try_get(prc_ring *r, char *buf, uint64_t bufsize, uint64_t *len);
 
+/* Reading a large message in place.  try_get returns -E2BIG with *len for an inline
+ * message above its own limit (also, from a racy look, when the lock is busy); then
+ * prc_ring_hold waits for a message like prc_ring_get and returns with the lock held,
+ * *held = 1 and *payload the head message's bytes in this process's mapping, if they
+ * lie in one piece (-ENOMSG otherwise, lock not held: make the ordinary call).  The
+ * caller reads them, with no code of its users running, and then either takes the
+ * message (take_held) or leaves it (release_held), quick calls that release the lock
+ * and clear *held, which the caller checks on every way out. */
+int prc_ring_hold(prc_ring *r, int64_t deadline, int *held, uint64_t *len, char **payload);
+void prc_quick_ring_take_held(prc_ring *r, int *held);
+void prc_quick_ring_release_held(prc_ring *r, int *held);
+
 /* Put messages *done..n-1, stored back to back in `data`: message i spans
  * [ends[i-1], ends[i]) (from 0 for the first) and is at most prc_ring_inline_limit
  * bytes.  In order, as many per lock acquisition as fit; *done advances past every

@@ -33,5 +33,8 @@ int prc_ring_putv(prc_ring *r, const char *const *bufs, const uint64_t *lens, ui
 { return -ENOSYS; }
 int prc_quick_ring_try_put(prc_ring *r, const char *data, uint64_t len, int add_tasks) { return -EAGAIN; }
 int prc_quick_ring_try_get(prc_ring *r, char *buf, uint64_t bufsize, uint64_t *len_out) { return -EAGAIN; }
+int prc_ring_hold(prc_ring *r, int64_t deadline, int *held, uint64_t *len, char **payload) { return -ENOSYS; }
+void prc_quick_ring_take_held(prc_ring *r, int *held) {}
+void prc_quick_ring_release_held(prc_ring *r, int *held) {}
 
 #endif

@@ -49,6 +49,11 @@ _MAX_BATCH = 1 << 16
 _quick_put = lib.prc_quick_ring_try_put
 _quick_get = lib.prc_quick_ring_try_get
 _ENOBUFS = -errno.ENOBUFS
+_E2BIG = -errno.E2BIG
+_hold = lib.prc_ring_hold
+_NOT_IN_PLACE = -errno.ENOMSG
+_take_held = lib.prc_quick_ring_take_held
+_release_held = lib.prc_quick_ring_release_held
 
 
 class RingEmpty(Exception):
@@ -79,10 +84,12 @@ class _Scratch:
     (on the same thread) gets a buffer of its own.
     """
 
-    __slots__ = ("buf", "busy", "lens", "ptr", "size", "u32", "u64", "view")
+    __slots__ = ("buf", "busy", "held", "lens", "payload", "ptr", "size", "u32", "u64", "view")
 
     def __init__(self, size: int = _INITIAL_SCRATCH) -> None:
         self.busy = False
+        self.held = ffi.new("int[1]")
+        self.payload = ffi.new("char *[1]")
         self.u64 = ffi.new("uint64_t[2]")
         self.u32 = ffi.new("uint32_t[1]")
         self.lens = ffi.new("uint64_t[]", 1024)
@@ -374,10 +381,21 @@ class Ring:
 
     # ---- getting ----
 
-    def get(self, timeout: float | None = None, decode: Callable[[memoryview], T] = bytes) -> T:  # type: ignore[assignment]
+    def get(
+        self,
+        timeout: float | None = None,
+        decode: Callable[[memoryview], T] = bytes,  # type: ignore[assignment]
+        read_in_place: Callable[[Any, int], Any] | None = None,
+    ) -> T:
         """Take one message and return ``decode(view of its bytes)``.
 
         The view is valid only during ``decode`` (the default copies it to ``bytes``).
+
+        ``read_in_place(pointer, length)``, if given, is offered a large message where
+        it lies in the ring, with the ring locked, to save copying it twice: it returns
+        the value (the message is then taken) or ``NotImplemented`` (then ``decode``
+        gets it as usual).  It must only copy or parse bytes: no code that could wait,
+        use this ring or run for long.
 
         Raises:
             RingEmpty: no message in time.
@@ -387,13 +405,18 @@ class Ring:
         if scratch is None or scratch.busy:
             scratch = _scratch()
         out = scratch.u64
-        if not _quick_get(self._handle, scratch.ptr, scratch.size, out):
+        rc = _quick_get(self._handle, scratch.ptr, scratch.size, out)
+        if not rc:
             scratch.busy = True
             try:
                 return decode(scratch.view[: out[0]])
             finally:
                 scratch.busy = False
         deadline = -1 if timeout is None else _deadline(timeout)
+        if rc == _E2BIG and read_in_place is not None:
+            value = self._read_in_place(scratch, read_in_place, deadline)
+            if value is not NotImplemented:
+                return value  # type: ignore[no-any-return]
         while True:
             rc = lib.prc_ring_get(self._handle, scratch.ptr, scratch.size, deadline, out)
             if rc == 0:
@@ -411,6 +434,29 @@ class Ring:
                 raise RingEmpty
             else:
                 _raise(rc, "ring")
+
+    def _read_in_place(self, scratch: _Scratch, read: Callable[[Any, int], Any], deadline: int) -> Any:
+        held = scratch.held
+        # The native calls record in ``held`` whether this thread holds the ring's lock,
+        # so the lock is released on every way out, a KeyboardInterrupt included.
+        try:
+            while True:
+                rc = _hold(self._handle, deadline, held, scratch.u64, scratch.payload)
+                if rc == 0:
+                    break
+                if rc == _NOT_IN_PLACE:
+                    return NotImplemented
+                if rc in _NO_WAIT_LEFT:
+                    raise RingEmpty
+                if rc != -errno.EINTR:
+                    _raise(rc, "ring")
+            value = read(scratch.payload[0], int(scratch.u64[0]))
+            if value is not NotImplemented:
+                _take_held(self._handle, held)
+            return value
+        finally:
+            if held[0]:
+                _release_held(self._handle, held)
 
     def get_many(
         self,
