@@ -49,7 +49,7 @@ class Feeder:
         # Items already counted as tasks (JoinableQueue) when they were buffered.  Read
         # without the lock by the queue's fast path: empty means every item this process
         # accepted is in the ring (an item leaves it only after it was put).
-        self.backlog: deque[bytes] = deque()
+        self.backlog: deque[bytes | list[bytes]] = deque()
         self._buffer = self.backlog
         self._closing = False
         self._puts = 0  # puts so far: the thread stands aside while this moves
@@ -68,9 +68,10 @@ class Feeder:
 
         Called with the lock held.
         """
-        buffer, try_put = self._buffer, self._ring.try_put
+        buffer, ring = self._buffer, self._ring
         while buffer:
-            if not try_put(buffer[0]):
+            head = buffer[0]
+            if not (ring.try_put(head) if type(head) is bytes else ring.try_put_pieces(head)):
                 return False
             buffer.popleft()
         if self._closing:
@@ -100,8 +101,7 @@ class Feeder:
                 return
             if self._add_task:
                 self._ring.tasks_add(1)
-            # Kept for later: one immutable copy (a piece may be the caller's bytearray).
-            self._buffer.append(data if type(data) is bytes else b"".join(data))
+            self._buffer.append(_kept(data))
             self._wake()
 
     def _try_put(self, data: bytes | list[Any]) -> bool:
@@ -142,6 +142,7 @@ class Feeder:
 
     def _run(self) -> None:
         cond, buffer, ring = self._cond, self._buffer, self._ring
+        seen = -1  # the put count when the thread last looked
         try:
             while True:
                 with cond:
@@ -151,15 +152,16 @@ class Feeder:
                         return
                     if not buffer:
                         continue
-                    head = len(buffer[0])
+                    head = _length(buffer[0])
                     puts = self._puts
-                if not self._closing:
+                if not self._closing and puts != seen:
                     # While this process keeps putting, each put moves the backlog itself:
                     # stay out of its way (waking for every freed slot would make the two
-                    # threads trade the GIL for every item).
+                    # threads trade the GIL for every item).  Once it has stopped, feed
+                    # every freed slot at once: readers must not wait for this thread.
+                    seen = puts
                     time.sleep(_IDLE)
-                    if self._puts != puts:
-                        continue
+                    continue
                 ring.wait_room(head, _WAIT_SLICE)
         except Exception as exc:  # a broken ring: report it at the next put
             self.error = exc
@@ -183,6 +185,20 @@ class Feeder:
         if self._join_at_exit is not None:
             self._join_at_exit.cancel()
             self._join_at_exit = None
+
+
+def _kept(data: bytes | list[Any]) -> bytes | list[bytes]:
+    """``data`` in a form that can wait in the backlog: the pieces of a large item stay
+    apart (no copy) unless one could change meanwhile (a bytearray, a view)."""
+    if type(data) is bytes:
+        return data
+    if all(type(piece) is bytes for piece in data):
+        return data
+    return b"".join(data)
+
+
+def _length(data: bytes | list[bytes]) -> int:
+    return len(data) if type(data) is bytes else sum(map(len, data))
 
 
 def _join_thread(thread: threading.Thread) -> None:

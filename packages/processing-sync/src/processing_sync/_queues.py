@@ -27,7 +27,7 @@ from queue import Empty, Full
 from typing import Any
 
 from processing_core._context import register_context_method
-from processing_core._native import lib
+from processing_core._native import ffi, lib
 from processing_core._reduction import ForkingPickler, assert_spawning
 from processing_core._ring import DEFAULT_CAPACITY, Ring, RingEmpty, RingFull
 
@@ -100,6 +100,40 @@ def _dumps(obj: Any, _plain: frozenset[type] = _PLAIN_TYPES) -> Any:
         state.pickler.clear_memo()
         pieces.clear()
         state.busy = False
+
+
+_PICKLE_START = b"\x80" + bytes([_PROTOCOL])
+# The opcodes that start a pickle of one str or bytes object (see _read_plain): the
+# width of the length that follows, and whether it is text.
+_PLAIN_PAYLOADS = {
+    pickle.BINBYTES[0]: (4, False),
+    pickle.BINBYTES8[0]: (8, False),
+    pickle.BINUNICODE[0]: (4, True),
+    pickle.BINUNICODE8[0]: (8, True),
+}
+_PLAIN_END = pickle.MEMOIZE + pickle.STOP
+
+
+def _read_plain(pointer: Any, length: int) -> Any:
+    """Decode a large message where it lies in the ring, if it is one str or bytes object.
+
+    Such a pickle is a fixed header, the payload and a fixed end (what
+    :func:`_dumps_into_pieces` makes); the object is then built straight from the ring,
+    one copy instead of two.  Anything else is left to ``pickle.loads``
+    (``NotImplemented``).  Runs with the ring locked: it only parses and copies.
+    """
+    head = ffi.unpack(pointer, 11 if length >= 11 else length)
+    kind = _PLAIN_PAYLOADS.get(head[2]) if head[:2] == _PICKLE_START else None
+    if kind is None or ffi.unpack(pointer + (length - 2), 2) != _PLAIN_END:
+        return NotImplemented
+    width, text = kind
+    start = 3 + width
+    size = int.from_bytes(head[3:start], "little")
+    if start + size + 2 != length:
+        return NotImplemented
+    if text:
+        return str(ffi.buffer(pointer + start, size), "utf-8", "surrogatepass")
+    return ffi.unpack(pointer + start, size)
 
 
 def _dumps_into_pieces(obj: Any) -> list[Any]:
@@ -197,7 +231,7 @@ class _RingQueue:
         if self._closed:
             self._check_open()
         try:
-            return self._ring.get(None if block and timeout is None else _timeout_for(block, timeout), _loads)
+            return self._ring.get(None if block and timeout is None else _timeout_for(block, timeout), _loads, _read_plain)
         except RingEmpty:
             raise Empty from None
 
