@@ -16,34 +16,29 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
-from processing_core._errors import ProcessError
 from processing_core._native import ffi, lib
 from processing_core._reduction import assert_spawning, duplicate_for_child, inherited_fd
+from processing_core._ring_batch import RingBatches
+from processing_core._ring_support import (
+    _NO_WAIT_LEFT,
+    _NOT_NOW,
+    DEFAULT_CAPACITY,
+    BrokenRingError,
+    RingEmpty,
+    RingFull,
+    T,
+    _deadline,
+    _local,
+    _raise,
+    _Scratch,
+    _scratch,
+)
 
 __all__ = ["DEFAULT_CAPACITY", "BrokenRingError", "Ring", "RingEmpty", "RingFull"]
 
-T = TypeVar("T")
-
-#: Data bytes of a ring when no size is given.  Only the pages actually written cost
-#: memory; a message above half the capacity travels through the spill area instead.
-DEFAULT_CAPACITY = 16 << 20
-# Per-thread receive buffers start at this size and are kept for the next call up to
-# the larger one (a bigger message gets a buffer of its own).
-_INITIAL_SCRATCH = 64 << 10
-_KEPT_SCRATCH = 16 << 20
-_NS = 1_000_000_000
-# Return codes of the native calls, grouped by what the wrapper does with them.
-_NO_WAIT_LEFT = frozenset({-errno.ETIMEDOUT, -errno.EAGAIN})  # Empty / Full
-_NOT_NOW = frozenset({-errno.EAGAIN, -errno.EINTR})  # try_put: buffer instead
-_GO_ON = frozenset({0, -errno.EINTR})  # batches: put the rest
-# put_many sends messages of this size or more one by one instead of joining them.
-_COPY_LIMIT = 64 << 10
-# At most this many messages per batch read.
-_MAX_BATCH = 1 << 16
 # Quick calls (GIL held, never waiting): they answer -EAGAIN whenever the ordinary
 # call, with its waits and error paths, has to do the work.
 _quick_put = lib.prc_quick_ring_try_put
@@ -56,77 +51,7 @@ _take_held = lib.prc_quick_ring_take_held
 _release_held = lib.prc_quick_ring_release_held
 
 
-class RingEmpty(Exception):
-    """No message arrived in time."""
-
-
-class RingFull(Exception):
-    """No room for the message(s) in time."""
-
-
-class BrokenRingError(ProcessError):
-    """The ring's shared state could not be repaired after a process died inside it."""
-
-
-def _deadline(timeout: float | None) -> int:
-    if timeout is None:
-        return -1
-    if timeout <= 0:
-        return 0
-    return int(lib.prc_monotonic_ns()) + int(timeout * _NS)
-
-
-class _Scratch:
-    """A receive buffer and out-parameters, so that a call allocates nothing.
-
-    Each thread keeps one (see :func:`_scratch`).  ``busy`` is set while a message is
-    decoded straight from the buffer, so a decoder that itself takes from a ring
-    (on the same thread) gets a buffer of its own.
-    """
-
-    __slots__ = ("buf", "busy", "held", "lens", "payload", "ptr", "size", "u32", "u64", "view")
-
-    def __init__(self, size: int = _INITIAL_SCRATCH) -> None:
-        self.busy = False
-        self.held = ffi.new("int[1]")
-        self.payload = ffi.new("char *[1]")
-        self.u64 = ffi.new("uint64_t[2]")
-        self.u32 = ffi.new("uint32_t[1]")
-        self.lens = ffi.new("uint64_t[]", 1024)
-        self.buf = bytearray(size)
-        self.ptr = ffi.from_buffer(self.buf)
-        self.view = memoryview(self.buf)
-        self.size = size
-
-
-_local = threading.local()
-
-
-def _scratch(needed: int = 0) -> _Scratch:
-    """This thread's free receive buffer with room for ``needed`` bytes."""
-    scratch: _Scratch | None = getattr(_local, "scratch", None)
-    if scratch is None or scratch.busy or scratch.size < needed:
-        size = max(needed, _INITIAL_SCRATCH if scratch is None else scratch.size * 2)
-        fresh = _Scratch(size)
-        if scratch is None or (not scratch.busy and size <= _KEPT_SCRATCH):
-            _local.scratch = fresh
-        return fresh
-    return scratch
-
-
-def _raise(rc: int, what: str) -> None:
-    code = -rc
-    if code == errno.EPIPE:
-        raise BrokenRingError(
-            f"the shared buffer of this {what} is broken: a process died while changing it "
-            "and its state could not be repaired; create a new one"
-        )
-    if code == errno.EMSGSIZE:
-        raise ValueError(f"message too large for this {what}")
-    raise OSError(code, f"{what}: {os.strerror(code)}")
-
-
-class Ring:
+class Ring(RingBatches):
     """A multi-producer, multi-consumer ring of byte messages in shared memory.
 
     Args:
@@ -288,97 +213,6 @@ class Ring:
             if rc != -errno.EINTR:
                 _raise(rc, "ring")
 
-    def put_many(self, messages: Sequence[bytes], timeout: float | None = None, *, add_task: bool = False) -> int:
-        """Put messages in order, as many per lock acquisition as fit; return how many went in.
-
-        On a timeout, :class:`RingFull` is raised with ``args[0]`` the number put.
-        """
-        deadline = -1 if timeout is None else _deadline(timeout)
-        done = 0
-        total = len(messages)
-        while done < total:
-            if len(messages[done]) >= _COPY_LIMIT:
-                # Joining large messages into one buffer would only add a copy.
-                try:
-                    self._put_deadline(messages[done], deadline, add_task)
-                except RingFull:
-                    raise RingFull(done) from None
-                done += 1
-                continue
-            ends = []
-            end = 0
-            stop = done
-            while stop < total and len(messages[stop]) < _COPY_LIMIT:
-                end += len(messages[stop])
-                ends.append(end)
-                stop += 1
-            try:
-                self._put_packed(b"".join(messages[done:stop]), ends, deadline, add_task)
-            except RingFull as full:
-                raise RingFull(done + full.args[0]) from None
-            done = stop
-        return done
-
-    def put_packed(
-        self, data: Any, ends: Sequence[int], timeout: float | None = None, *, add_task: bool = False
-    ) -> int:
-        """Put the messages packed back to back in ``data``; message ``i`` ends at ``ends[i]``.
-
-        Like :meth:`put_many` (messages above :attr:`inline_limit` go one by one
-        through :meth:`put`); return how many went in.
-        """
-        return self._put_packed(data, ends, -1 if timeout is None else _deadline(timeout), add_task)
-
-    def _put_packed(self, data: Any, ends: Sequence[int], deadline: int, add_task: bool) -> int:
-        total = len(ends)
-        if not total:
-            return 0
-        limit = self._limit
-        pointer = data if isinstance(data, bytes) else ffi.from_buffer(data)
-        c_ends = ffi.new("uint64_t[]", ends)
-        done = ffi.new("uint32_t[1]")
-        while done[0] < total:
-            rc = lib.prc_ring_put_many(self._handle, pointer, c_ends, total, deadline, add_task, done)
-            if rc in _GO_ON:
-                continue
-            if rc == -errno.EMSGSIZE:
-                # Some message from done[0] on is too large for a batch: put the large ones
-                # singly (through the spill area), then batch the rest again.
-                i = done[0]
-                begin = ends[i - 1] if i else 0
-                if ends[i] - begin <= limit:
-                    # the large one is later: batch up to it
-                    j = i
-                    while j < total and ends[j] - (ends[j - 1] if j else 0) <= limit:
-                        j += 1
-                    rc = lib.prc_ring_put_many(self._handle, pointer, c_ends, j, deadline, add_task, done)
-                    if rc in _GO_ON:
-                        continue
-                else:
-                    try:
-                        self._put_deadline(memoryview(data)[begin : ends[i]], deadline, add_task)
-                    except RingFull:
-                        raise RingFull(i) from None
-                    done[0] = i + 1
-                    continue
-            if rc in _NO_WAIT_LEFT:
-                raise RingFull(int(done[0]))
-            _raise(rc, "ring")
-        return total
-
-    def _put_deadline(self, data: Any, deadline: int, add_task: bool) -> None:
-        if not isinstance(data, bytes):
-            data = ffi.from_buffer(data)
-        while True:
-            rc = lib.prc_ring_put(self._handle, data, len(data), deadline, add_task)
-            if rc == 0:
-                return
-            if rc == -errno.EINTR:
-                continue
-            if rc in _NO_WAIT_LEFT:
-                raise RingFull
-            _raise(rc, "ring")
-
     # ---- getting ----
 
     def get(
@@ -416,7 +250,7 @@ class Ring:
         if rc == _E2BIG and read_in_place is not None:
             value = self._read_in_place(scratch, read_in_place, deadline)
             if value is not NotImplemented:
-                return value  # type: ignore[no-any-return]
+                return value
         while True:
             rc = lib.prc_ring_get(self._handle, scratch.ptr, scratch.size, deadline, out)
             if rc == 0:
@@ -457,71 +291,6 @@ class Ring:
         finally:
             if held[0]:
                 _release_held(self._handle, held)
-
-    def get_many(
-        self,
-        max_messages: int,
-        timeout: float | None = None,
-        decode: Callable[[memoryview], T] = bytes,  # type: ignore[assignment]
-    ) -> list[T]:
-        """Take between one and ``max_messages`` messages in one lock acquisition.
-
-        Raises:
-            RingEmpty: no message in time.
-            BrokenRingError: the ring is broken.
-        """
-        scratch, _used, lengths = self._get_batch(max_messages, timeout)
-        view = scratch.view
-        result = []
-        pos = 0
-        scratch.busy = True
-        try:
-            for length in lengths:
-                result.append(decode(view[pos : pos + length]))
-                pos += length
-        finally:
-            scratch.busy = False
-        return result
-
-    def get_packed(self, max_messages: int, timeout: float | None = None) -> tuple[bytes | bytearray, list[int]]:
-        """Take between one and ``max_messages`` messages: their bytes back to back, and their lengths.
-
-        Raises:
-            RingEmpty: no message in time.
-            BrokenRingError: the ring is broken.
-        """
-        scratch, used, lengths = self._get_batch(max_messages, timeout)
-        return scratch.buf[:used] if used < scratch.size else bytes(scratch.view), lengths
-
-    def _get_batch(self, max_messages: int, timeout: float | None) -> tuple[_Scratch, int, list[int]]:
-        if max_messages < 1:
-            raise ValueError(f"max_messages must be at least 1, not {max_messages!r}")
-        deadline = -1 if timeout is None else _deadline(timeout)
-        scratch = _scratch()
-        max_messages = min(max_messages, _MAX_BATCH)
-        lens = scratch.lens
-        if len(lens) < max_messages:
-            lens = scratch.lens = ffi.new("uint64_t[]", max_messages)
-        while True:
-            rc = lib.prc_ring_get_many(
-                self._handle, scratch.ptr, scratch.size, max_messages, deadline, scratch.u32, scratch.u64, lens
-            )
-            if rc == 0:
-                n = scratch.u32[0]
-                return scratch, int(scratch.u64[0]), ffi.unpack(lens, n)
-            if rc == -errno.ENOBUFS:
-                scratch = _scratch(int(scratch.u64[0]))
-                if len(scratch.lens) < max_messages:
-                    scratch.lens = ffi.new("uint64_t[]", max_messages)
-                lens = scratch.lens
-            elif rc == -errno.EINTR:
-                continue
-            elif rc in _NO_WAIT_LEFT:
-                raise RingEmpty
-            else:
-                _raise(rc, "ring")
-
-    # ---- tasks (JoinableQueue) ----
 
     def tasks_add(self, n: int = 1) -> None:
         """Count ``n`` more unfinished tasks."""
