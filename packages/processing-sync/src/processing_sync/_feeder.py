@@ -190,15 +190,13 @@ class Feeder:
 def _kept(data: bytes | list[Any]) -> bytes | list[bytes]:
     """``data`` in a form that can wait in the backlog: the pieces of a large item stay
     apart (no copy) unless one could change meanwhile (a bytearray, a view)."""
-    if type(data) is bytes:
-        return data
-    if all(type(piece) is bytes for piece in data):
+    if isinstance(data, bytes) or all(type(piece) is bytes for piece in data):
         return data
     return b"".join(data)
 
 
 def _length(data: bytes | list[bytes]) -> int:
-    return len(data) if type(data) is bytes else sum(map(len, data))
+    return len(data) if isinstance(data, bytes) else sum(len(piece) for piece in data)
 
 
 def _join_thread(thread: threading.Thread) -> None:

@@ -45,7 +45,7 @@ _PROTOCOL = pickle.HIGHEST_PROTOCOL
 # Exact instances of these types pickle the same with or without ForkingPickler's
 # reducers (the pickler never consults a dispatch table for them), so they, and small
 # tuples of them, take the faster module-level function.
-_PLAIN_TYPES = frozenset({int, float, str, bytes, bool, type(None), complex})
+_PLAIN_TYPES: frozenset[type] = frozenset({int, float, str, bytes, bool, type(None), complex})
 _loads = pickle.loads
 
 
@@ -231,7 +231,8 @@ class _RingQueue:
         if self._closed:
             self._check_open()
         try:
-            return self._ring.get(None if block and timeout is None else _timeout_for(block, timeout), _loads, _read_plain)
+            wait = None if block and timeout is None else _timeout_for(block, timeout)
+            return self._ring.get(wait, _loads, _read_plain)
         except RingEmpty:
             raise Empty from None
 
