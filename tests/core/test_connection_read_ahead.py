@@ -294,7 +294,7 @@ def test_closed_connection_sends_raise_the_usual_error(oneway):
     writer.close()
     with pytest.raises(OSError, match="closed"):
         writer.send_bytes(b"x")
-    with pytest.raises(OSError, match="read-only|write-only"):
+    with pytest.raises(OSError, match=r"read-only|write-only"):
         reader.send_bytes(b"x")
 
 

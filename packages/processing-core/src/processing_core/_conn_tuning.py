@@ -10,7 +10,7 @@ import socket
 SPIN_NS = 50_000
 # Socket buffers of this size let a large message cross with fewer wake-ups.
 SOCKET_BUFFER = 1 << 20
-_pipe_max_size = 0
+_pipe_max_size: list[int] = []  # read once
 
 
 def spin_ns() -> int:
@@ -24,14 +24,13 @@ def spin_ns() -> int:
 
 def pipe_limit() -> int:
     """The largest pipe buffer an unprivileged process may ask for (``/proc/sys/fs/pipe-max-size``)."""
-    global _pipe_max_size
     if not _pipe_max_size:
         try:
             with open("/proc/sys/fs/pipe-max-size") as limit:
-                _pipe_max_size = int(limit.read())
+                _pipe_max_size.append(int(limit.read()))
         except (OSError, ValueError):
-            _pipe_max_size = 1 << 20
-    return _pipe_max_size
+            _pipe_max_size.append(1 << 20)
+    return _pipe_max_size[0]
 
 
 def enlarge_socket_buffers(sock: socket.socket) -> None:

@@ -327,7 +327,7 @@ class Connection:
         if not self._pipe_grown and size > _PIPE_GROW_AT:
             self._grow_pipe()
         try:
-            while rc == _EINTR or rc == _AGAIN:
+            while rc in (_EINTR, _AGAIN):
                 # Looping back lets the signal handlers run (and raise) before the retry.
                 rc = _frame_send(self._check(False), self._kind, data, size, self._progress)
             if rc:
@@ -467,7 +467,7 @@ class Connection:
         """
         try:
             while True:
-                if n == _EINTR or n == _AGAIN:
+                if n in (_EINTR, _AGAIN):
                     # Looping back lets the signal handlers run (and raise) before the retry.
                     n = _conn_recv(self._check(True), self._kind, self._in, into, cap, limit)
                 elif n == _NEED_BUFFER:
