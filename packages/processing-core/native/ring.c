@@ -78,6 +78,7 @@ prc_ring *prc_ring_create(uint64_t capacity, uint64_t maxsize, int *err)
     h->maxsize = maxsize;
     h->spill_base = data_offset + capacity;
     h->spill_next = h->spill_base;
+    h->gave_back_ns = prc_monotonic_ns(); /* a new ring has nothing to give back yet */
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
     pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);

@@ -71,9 +71,10 @@
 #define SPIN_NS 20000
 /* Data bytes kept resident when an emptied ring gives memory back. */
 #define KEPT_DATA (1u << 20)
-/* Pages are given back at most this often: a queue streaming large messages would
- * otherwise free and fault in most of its ring over and over. */
-#define GIVE_BACK_EVERY_NS 1000000000LL
+/* Pages are given back at most this often (and not in a ring's first such interval):
+ * a queue streaming large messages would otherwise free and fault in most of its ring
+ * over and over, at about 2 us a page. */
+#define GIVE_BACK_EVERY_NS 500000000LL
 #define LOCK_SPINS 200
 
 typedef struct {
