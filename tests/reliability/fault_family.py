@@ -12,12 +12,16 @@ the test checks what is left of its family afterwards.
 
 from __future__ import annotations
 
+import array
 import ctypes
+import fcntl
 import json
 import os
 import queue
 import signal
+import stat
 import sys
+import termios
 import threading
 import time
 from typing import Any
@@ -85,8 +89,33 @@ def die_after(delay: float, how: str) -> None:
     threading.Thread(target=later, daemon=True).start()
 
 
+def die_once_pipe_holds_bytes(fd: int, how: str) -> None:
+    """Die by ``how`` from a thread once the pipe or socket ``fd`` holds part of a message.
+
+    A fixed delay is not enough: on a loaded machine the main thread may not have
+    written a byte yet when it runs out, and the reader then sees a clean end of file.
+    """
+
+    # A socket counts what it sent and its peer has not read yet (TIOCOUTQ, which is
+    # SIOCOUTQ); a pipe counts what it holds, from either end (FIONREAD).
+    request = termios.TIOCOUTQ if stat.S_ISSOCK(os.fstat(fd).st_mode) else termios.FIONREAD
+
+    def once_written() -> None:
+        deadline = time.monotonic() + WAIT
+        waiting = array.array("i", [0])
+        while time.monotonic() < deadline:
+            fcntl.ioctl(fd, request, waiting)
+            if waiting[0] > 0:
+                break
+            time.sleep(0.005)
+        time.sleep(0.05)  # let the writer fill the pipe and block in the middle of the message
+        die(how)
+
+    threading.Thread(target=once_written, daemon=True).start()
+
+
 def send_big_and_die(writer: Any, how: str) -> None:
-    die_after(0.3, how)
+    die_once_pipe_holds_bytes(writer.fileno(), how)
     writer.send_bytes(b"y" * (256 << 20))  # the reader is not reading: blocks part-way
     time.sleep(WAIT)
 

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from processing_core._shared_memory import SharedMemory
     from processing_core._sharedctypes import RawArray, RawValue
     from processing_core._util import get_logger, log_to_stderr
+del TYPE_CHECKING  # not a name of the package
 
 __all__ = [
     "AuthenticationError",
