@@ -39,6 +39,10 @@ def make_ffibuilder() -> FFI:
         include_dirs=[str(NATIVE_DIR)],
         extra_compile_args=COMPILE_ARGS,
         libraries=["pthread", "rt"],
+        # fast_types.h uses the full C API (vectorcall, METH_FASTCALL): the module is
+        # built per interpreter anyway (cp3XX wheel tags), never as abi3.
+        define_macros=[("_CFFI_NO_LIMITED_API", None)],
+        py_limited_api=False,
     )
     return ffibuilder
 

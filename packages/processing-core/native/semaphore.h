@@ -31,7 +31,7 @@ typedef struct prc_sem_shared {
     int32_t maxvalue;
     int32_t owner_pid;  /* recursive mutex owner, or last acquirer of a binary semaphore; 0 if none */
     int32_t owner_tid;
-    uint32_t depth;     /* recursion depth of a recursive mutex owner */
+    uint32_t depth;     /* unused (recursion is counted in the holder's prc_semlock) */
     uint32_t magic;
     char pad[32];       /* one slot per cache line: no false sharing between locks */
 } prc_sem_shared;
@@ -40,7 +40,8 @@ typedef struct prc_semlock {
     prc_sem_shared *sem;
     int32_t kind;
     int32_t maxvalue;
-    int32_t count;      /* acquisitions by this process not yet released (SemLock._count) */
+    int32_t count;      /* acquisitions by this process not yet released (SemLock._count);
+                         * for a recursive mutex, the holder's recursion depth */
     int32_t last_tid;   /* thread that acquired last in this process */
     int32_t pid;        /* process the bookkeeping belongs to (reset after fork) */
 } prc_semlock;

@@ -20,6 +20,7 @@ from typing import Any
 
 from processing_core._arena import Arena
 from processing_core._errors import ProcessError
+from processing_core._fast_types import FastSemLock
 from processing_core._native import ffi, lib
 from processing_core._reduction import assert_spawning
 
@@ -38,6 +39,7 @@ _ARENA_SIZE = 1 << 20  # 16384 slots; pages are only backed once touched
 # _enter and _release are quick calls (native/quick_calls.h): they keep the GIL, which
 # costs less than dropping and retaking it, because they never wait.  _enter returns
 # _BUSY instead of waiting; the caller then waits in _acquire_slow, GIL released.
+# (``with lock:`` and ``release()`` skip even that: they are C methods of FastSemLock.)
 _acquire = lib.prc_sem_acquire
 _release = lib.prc_quick_sem_release
 _enter = lib.prc_quick_sem_try_enter
@@ -94,7 +96,7 @@ _slots = _SlotAllocator()
 os.register_at_fork(before=_slots.before_fork, after_in_child=_slots.after_fork_in_child)
 
 
-class SemLock:
+class SemLock(FastSemLock):
     """A process-shared semaphore or recursive mutex.
 
     Args:
@@ -106,6 +108,10 @@ class SemLock:
     It can be passed to a child when the child is started (inherited under fork,
     handed over by descriptor under spawn and forkserver); pickling it at any other
     time raises ``RuntimeError``.
+
+    ``release()``, ``__enter__`` and ``__exit__`` are C methods of its native base
+    (``FastSemLock``); when the lock is busy, ``__enter__`` waits through
+    :meth:`_acquire_slow`, and a failed release raises through :meth:`_release_failed`.
     """
 
     __slots__ = ("__weakref__", "_arena", "_epoch", "_h", "_offset", "_reusable")
@@ -126,6 +132,7 @@ class SemLock:
         self._reusable = True
         self._h = h = ffi.new("prc_semlock *")
         lib.prc_sem_init(h, arena.base + offset, kind, value, maxvalue)
+        self._bind(int(ffi.cast("uintptr_t", h)))
 
     # -- acquiring and releasing ---------------------------------------------------
 
@@ -171,27 +178,6 @@ class SemLock:
                 err = ffi.errno
                 raise OSError(err, f"waiting on a semaphore failed: {os.strerror(err)}")
         return True
-
-    def release(self) -> None:
-        """Give back one unit.
-
-        Raises:
-            ValueError: a semaphore released more times than its ``maxvalue`` allows.
-            AssertionError: a recursive mutex released by a thread that does not own it.
-        """
-        if _release(self._h):
-            self._release_failed()
-
-    def __enter__(self) -> bool:
-        rc = _enter(self._h)
-        if rc == _OK:
-            return True
-        return self._acquire_slow(rc, -1)
-
-    # Named parameters, not *exc_info: packing a tuple on every `with` costs ~10 ns.
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if _release(self._h):
-            self._release_failed()
 
     def _release_failed(self) -> None:
         # The failed call left nothing changed; ask again for the reason.
@@ -289,4 +275,5 @@ def _rebuild_semlock(arena: Arena, offset: int) -> SemLock:
     self._h = h = ffi.new("prc_semlock *")
     if lib.prc_sem_attach(h, arena.base + offset) != 0:
         raise ProcessError("the semaphore handed to this process is not initialised")
+    self._bind(int(ffi.cast("uintptr_t", h)))
     return self
