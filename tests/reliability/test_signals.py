@@ -61,9 +61,13 @@ def test_process_join(ctx: Any) -> None:
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("way", ["acquire", "with", "value"])
 @pytest.mark.parametrize("kind", ["Lock", "RLock", "Semaphore"])
-def test_lock_acquire(ctx: Any, kind: str) -> None:
+def test_lock_acquire(ctx: Any, kind: str, way: str) -> None:
     lock = ctx.Semaphore(0) if kind == "Semaphore" else getattr(ctx, kind)()
+    # acquire() is Python; `with` and a locked Value's access wait from C methods.
+    shared = ctx.Value("i", 0, lock=lock)
+    call = {"acquire": lock.acquire, "with": lock.__enter__, "value": lambda: shared.value}[way]
     owner_ready, release = threading.Event(), threading.Event()
 
     def own() -> None:  # another thread holds it (an RLock's owner would not block)
@@ -76,7 +80,7 @@ def test_lock_acquire(ctx: Any, kind: str) -> None:
     if owner is not None:
         owner.start()
         assert owner_ready.wait(WAIT)
-    interrupted(lock.acquire)
+    interrupted(call)
     if owner is not None:
         release.set()
         owner.join(WAIT)

@@ -9,10 +9,10 @@ pickling one at any other time raises ``RuntimeError`` naming its type.
 from __future__ import annotations
 
 import ctypes
-from types import TracebackType
 from typing import Any
 
-from processing_core import _semaphore
+from processing_core._fast_types import LockedArray, LockedBase, LockedValue
+from processing_core._native import ffi
 from processing_core._reduction import assert_spawning
 
 from processing_sync._locks import NativeSemLock, RLock
@@ -27,12 +27,6 @@ __all__ = [
     "copy",
     "synchronized",
 ]
-
-
-# The native calls behind a SemLock's ``with``: the wrappers' hot paths call them
-# directly (one Python frame less per access); anything unusual goes through the lock.
-_enter = _semaphore._enter
-_release = _semaphore._release
 
 
 def _raw() -> Any:
@@ -122,35 +116,26 @@ def synchronized(obj: Any, lock: Any = None, ctx: Any = None) -> SynchronizedBas
     raise TypeError(f"synchronized() needs a ctypes object, not {type(obj).__name__}")
 
 
-class SynchronizedBase:
+class SynchronizedBase(LockedBase):
     """A shared ctypes object together with the lock that guards it.
+
+    ``with wrapper:`` takes the lock (a C method of the native base, ``LockedBase``,
+    which also holds ``_obj`` and ``_lock``).
 
     Args:
         obj: The ctypes object.
         lock: The lock; a new :class:`RLock` if omitted.
     """
 
-    # Slots: the hot paths read three attributes per access.
-    __slots__ = ("__weakref__", "_handle", "_lock", "_obj", "acquire", "release")
+    __slots__ = ("__weakref__", "acquire", "release")
 
     def __init__(self, obj: Any, lock: Any = None, ctx: Any = None) -> None:
-        self._obj = obj
-        self._lock = _lock_for(lock)
-        self.acquire = self._lock.acquire
-        self.release = self._lock.release
-        # A lock of ours: its native handle, for the hot paths of the subclasses.
-        self._handle = self._lock._h if isinstance(self._lock, NativeSemLock) else None
-
-    def __enter__(self) -> Any:
-        return self._lock.__enter__()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Any:
-        return self._lock.__exit__(exc_type, exc, tb)
+        lock = _lock_for(lock)
+        # A lock of ours: the native base takes it through its handle, with no Python call.
+        handle = int(ffi.cast("uintptr_t", lock._h)) if isinstance(lock, NativeSemLock) else 0
+        self._bind(obj, lock, handle)
+        self.acquire = lock.acquire
+        self.release = lock.release
 
     def __reduce__(self) -> tuple[Any, ...]:
         assert_spawning(self)
@@ -173,80 +158,23 @@ class SynchronizedBase:
         return f"<{type(self).__name__} wrapper for {self._obj!r}>"
 
 
-class Synchronized(SynchronizedBase):
-    """A locked shared simple value (``Value('i', 7)``); read and write ``.value``."""
+class Synchronized(SynchronizedBase, LockedValue):
+    """A locked shared simple value (``Value('i', 7)``); read and write ``.value``.
+
+    ``value`` is read and written under the lock by the native base (``LockedValue``).
+    """
 
     __slots__ = ()
 
-    @property
-    def value(self) -> Any:
-        """The value, read under the lock."""
-        handle = self._handle
-        if handle is None:
-            with self._lock:
-                return self._obj.value
-        rc = _enter(handle)
-        if rc:
-            self._lock._acquire_slow(rc, -1)
-        try:
-            return self._obj.value
-        finally:
-            if _release(handle):
-                self._lock._release_failed()
 
-    @value.setter
-    def value(self, new: Any) -> None:
-        handle = self._handle
-        if handle is None:
-            with self._lock:
-                self._obj.value = new
-            return
-        rc = _enter(handle)
-        if rc:
-            self._lock._acquire_slow(rc, -1)
-        try:
-            self._obj.value = new
-        finally:
-            if _release(handle):
-                self._lock._release_failed()
+class SynchronizedArray(SynchronizedBase, LockedArray):
+    """A locked shared array: indexing and slicing each take the lock; ``len()`` does not
+    need it (the length is fixed).
 
-
-class SynchronizedArray(SynchronizedBase):
-    """A locked shared array: ``len()``, indexing and slicing each take the lock."""
+    The accesses are C slots of the native base (``LockedArray``).
+    """
 
     __slots__ = ()
-
-    def __len__(self) -> int:
-        return len(self._obj)
-
-    def __getitem__(self, index: Any) -> Any:
-        handle = self._handle
-        if handle is None:
-            with self._lock:
-                return self._obj[index]
-        rc = _enter(handle)
-        if rc:
-            self._lock._acquire_slow(rc, -1)
-        try:
-            return self._obj[index]
-        finally:
-            if _release(handle):
-                self._lock._release_failed()
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        handle = self._handle
-        if handle is None:
-            with self._lock:
-                self._obj[index] = value
-            return
-        rc = _enter(handle)
-        if rc:
-            self._lock._acquire_slow(rc, -1)
-        try:
-            self._obj[index] = value
-        finally:
-            if _release(handle):
-                self._lock._release_failed()
 
 
 class SynchronizedString(SynchronizedArray):
