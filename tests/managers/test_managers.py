@@ -268,6 +268,38 @@ def test_use_after_shutdown_is_a_clear_error(ctx) -> None:
         manager.list()
 
 
+def test_shutdown_reaches_the_server_without_a_connection(ctx, monkeypatch) -> None:
+    # The started server is stopped through the pipe it was started with: no client
+    # connection (and no handshake) is needed.  Were shutdown still a request, the
+    # refused connection would leave the server running until it was terminated.
+    import processing_managers._manager as manager_module
+
+    manager = SyncManager(ctx=ctx, shutdown_timeout=5.0)
+    manager.start()
+    process = manager._process
+
+    def refuse(*args, **kwargs):
+        raise OSError("no connection for shutdown")
+
+    monkeypatch.setattr(manager_module, "request", refuse)
+    manager.shutdown()
+    assert not process.is_alive()
+    assert process.exitcode == 0
+
+
+def test_server_stops_when_its_control_pipe_ends(ctx) -> None:
+    # The starting process gone (or its end of the control pipe closed without a
+    # word) is the same as a shutdown request: the server exits cleanly.
+    manager = SyncManager(ctx=ctx)
+    manager.start()
+    process = manager._process
+    control = manager._shutdown._args[1]
+    manager._shutdown.cancel()
+    control.close()
+    process.join(30)
+    assert process.exitcode == 0
+
+
 def test_state_errors_and_bad_arguments() -> None:
     manager = SyncManager()
     with pytest.raises(RuntimeError, match="initial"):

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from processing_core import Pipe, current_process, get_context
 from processing_core._process import AuthenticationString
-from processing_core._util import Finalize, get_temp_dir
+from processing_core._util import Finalize, get_temp_dir, register_after_fork
 
 from processing_managers import _wire
 from processing_managers._proxy import AutoProxy, request
@@ -121,7 +121,12 @@ class BaseManager:
             raise TypeError("initializer must be a callable")
         if self._ctx.get_start_method() == "fork":
             _prepare_forked_server(self._address)
-        address_reader, address_writer = Pipe(duplex=False)
+        # One socket pair carries the server's address up and, later, the shutdown
+        # request down: shutting down needs no connection, handshake or server thread.
+        control, server_end = Pipe(duplex=True)
+        # Forked children (the server first) must not hold this end: its end (this
+        # process exiting) then reaches the server as the end of the stream.
+        register_after_fork(control, _close_quietly)
         self._process = self._ctx.Process(
             target=type(self)._run_server,
             args=(
@@ -129,28 +134,39 @@ class BaseManager:
                 self._address,
                 bytes(self._authkey),
                 self._serializer,
-                address_writer,
+                server_end,
                 initializer,
                 tuple(initargs),
             ),
             name=f"{type(self).__name__}-server",
         )
-        self._process.start()
-        address_writer.close()
         try:
-            self._address = address_reader.recv()
+            self._process.start()
+        except BaseException:
+            control.close()
+            raise
+        finally:
+            server_end.close()
+        try:
+            self._address = control.recv()
         except EOFError:
+            control.close()
             self._process.join()
             raise RuntimeError(
                 f"the manager's server process exited before it listened (exit code {self._process.exitcode})"
             ) from None
-        finally:
-            address_reader.close()
         self._state = State.STARTED
         self._shutdown = Finalize(
             self,
             type(self)._finalize_manager,
-            args=(self._process, self._address, bytes(self._authkey), self._serializer, self._shutdown_timeout),
+            args=(
+                self._process,
+                control,
+                self._address,
+                bytes(self._authkey),
+                self._serializer,
+                self._shutdown_timeout,
+            ),
             exitpriority=0,
         )
 
@@ -161,7 +177,7 @@ class BaseManager:
         address: Any,
         authkey: bytes,
         serializer: str,
-        address_writer: Any,
+        control: Any,
         initializer: Callable[..., Any] | None,
         initargs: tuple[Any, ...],
     ) -> None:
@@ -171,10 +187,10 @@ class BaseManager:
         if initializer is not None:
             initializer(*initargs)
         server = cls._Server(registry, address, authkey, serializer)
-        address_writer.send(server.address)
-        address_writer.close()
-        # A server whose parent died would serve no one: it stops too.
-        watcher = threading.Thread(target=server.stop_when_parent_exits, daemon=True)
+        control.send(server.address)
+        # A server whose parent died would serve no one: it stops too, as it does when
+        # the parent writes to (or closes) the control connection.
+        watcher = threading.Thread(target=server.stop_when_parent_exits, args=(control,), daemon=True)
         watcher.start()
         server.serve_forever()
 
@@ -198,19 +214,25 @@ class BaseManager:
         self._state = State.SHUTDOWN
 
     @staticmethod
-    def _finalize_manager(process: Any, address: Any, authkey: bytes, serializer: str, timeout: float) -> None:
-        if process.is_alive():
-            with contextlib.suppress(Exception):
-                request(address, authkey, serializer, _wire.OP_SHUTDOWN)
-            process.join(timeout=timeout)
+    def _finalize_manager(
+        process: Any, control: Any, address: Any, authkey: bytes, serializer: str, timeout: float
+    ) -> None:
+        try:
             if process.is_alive():
-                process.terminate()
+                # A server exiting already cannot be told: the join below sees it go.
+                with contextlib.suppress(OSError):
+                    control.send_bytes(b"shutdown")
                 process.join(timeout=timeout)
                 if process.is_alive():
-                    process.kill()
-                    process.join()
-        else:
-            process.join()
+                    process.terminate()
+                    process.join(timeout=timeout)
+                    if process.is_alive():
+                        process.kill()
+                        process.join()
+            else:
+                process.join()
+        finally:
+            control.close()
         if process.exitcode != 0:
             _remove_stale_socket_file(address)
 
@@ -286,6 +308,11 @@ def _prepare_forked_server(address: Any) -> None:
 
     if address is None:
         get_temp_dir()
+
+
+def _close_quietly(connection: Any) -> None:
+    with contextlib.suppress(OSError):
+        connection.close()
 
 
 def _state_error(state: State, action: str) -> RuntimeError:

@@ -115,17 +115,24 @@ class Server:
             with contextlib.suppress(OSError):
                 connection.close()
 
-    def stop_when_parent_exits(self) -> None:
-        """Stop serving once the process that started this server has exited."""
+    def stop_when_parent_exits(self, control: Any = None) -> None:
+        """Stop serving once the process that started this server has exited.
+
+        Args:
+            control: a connection whose other end the starting process holds: a
+                message on it, or its end, stops the server too.
+        """
+        watched = []
         parent = parent_process()
-        if parent is None:
-            return
-        try:
-            sentinel = parent.sentinel
-        except ValueError:
+        if parent is not None:
+            with contextlib.suppress(ValueError):
+                watched.append(parent.sentinel)
+        if control is not None:
+            watched.append(control.fileno())
+        if not watched:
             return
         while not self._stop.is_set():
-            readable, _, _ = select.select([sentinel], [], [], 1.0)
+            readable, _, _ = select.select(watched, [], [], 1.0)
             if readable:
                 self._stop.set()
 
