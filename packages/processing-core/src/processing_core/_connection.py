@@ -18,12 +18,12 @@ import io
 import math
 import os
 import pickle
-import platform
 import socket
 import stat
 import weakref
 from typing import Any
 
+from processing_core._conn_buffers import REUSE_AT, new_target, take_spare
 from processing_core._conn_tuning import enlarge_socket_buffers, pipe_limit, spin_ns
 from processing_core._errors import BufferTooShort
 from processing_core._native import ffi, lib
@@ -45,8 +45,6 @@ _TOO_LONG = lib.PRC_FRAME_TOO_LONG
 _AGAIN = lib.PRC_FRAME_AGAIN
 # A pipe that carries a message longer than this grows to the system's limit.
 _PIPE_GROW_AT = 64 * 1024
-# A message buffer this large is asked to be backed by huge pages.
-_HUGE_AT = 8 << 20
 
 _frame_send = lib.prc_frame_send
 _quick_send = lib.prc_quick_send
@@ -58,11 +56,6 @@ _new_raw = ffi.new_allocator(should_clear_after_alloc=False)
 _loads = pickle.loads
 _close_fd = os.close
 _HIGHEST = pickle.HIGHEST_PROTOCOL
-
-# CPython lets a fresh ``bytes(n)`` (which nothing else references yet) be filled in
-# place, so a large message lands in the object that recv_bytes() returns, with no
-# copy.  Elsewhere a bytearray is filled and copied once.
-_FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
 
 
 def _dumps(obj: Any) -> memoryview:
@@ -133,6 +126,7 @@ class Connection:
             _receivers.add(self)
         self._pipe_grown = kind == 1
         self._pending: Any = None  # buffer of a large message whose reading was interrupted
+        self._spare: bytes | None = None  # the last large message, for the next (see _conn_buffers)
         self._picklers: list[tuple[io.BytesIO, ForkingPickler]] = [_new_pickler()] if writable else []
         self._limit = _NO_LIMIT
         self.max_message_size = max_message_size
@@ -209,6 +203,7 @@ class Connection:
             self._handle = None
             self._in.start = self._in.end = 0
             self._out.fd = -1
+            self._spare = None
             os.close(handle)
 
     def __del__(self) -> None:
@@ -279,6 +274,7 @@ class Connection:
         Returns what became of the connection, for the error message.
         """
         self._pending = None
+        self._spare = None
         self._in.start = self._in.end = 0
         if keep_writing and self._writable:
             self._readable = False
@@ -493,15 +489,7 @@ class Connection:
         """Read a large message into a buffer of its own (kept across interruptions)."""
         if self._pending is None:
             assert length is not None
-            if _FILL_BYTES_IN_PLACE and length > 1:
-                target: Any = bytes(length)
-                pointer = _from_buffer(target)
-            else:
-                target = bytearray(length)
-                pointer = _from_buffer(target, require_writable=True)
-            if length >= _HUGE_AT:
-                lib.prc_quick_advise_huge(pointer, length)  # fresh memory: fault it in 2 MiB pages
-            self._pending = (target, pointer)
+            self._pending = (length >= REUSE_AT and take_spare(self, length)) or new_target(length)
         target, pointer = self._pending
         if maxlength is not None and len(target) > maxlength:
             outcome = self._abandon(keep_writing=True)
@@ -515,6 +503,8 @@ class Connection:
         if n < 0:
             self._fail(n, limit)
         self._pending = None
+        if n >= REUSE_AT and type(target) is bytes:
+            self._spare = target
         return target
 
     def poll(self, timeout: float | None = 0.0) -> bool:
@@ -558,6 +548,7 @@ class Connection:
 
     def _forget_read_ahead(self) -> None:
         """In a forked child: the read-ahead bytes belong to the parent, which received them."""
+        self._spare = None  # shared with the parent: writing into it would copy every page
         incoming = self._in
         if incoming.end != incoming.start or incoming.frame.header_got:
             incoming.start = incoming.end = 0

@@ -1,0 +1,130 @@
+"""Buffers for large received messages: a fresh ``bytes`` filled in place, or the last one again.
+
+A message of many MiB lands in memory that the allocator maps afresh for it (glibc
+maps anything over 32 MiB on its own and unmaps it when freed), so every such message
+paid for the kernel zeroing and faulting in all its pages, which cost as much as the
+copy out of the pipe and varied with the supply of huge pages.  A connection therefore
+keeps the ``bytes`` of its last large message.  When the next message has the same
+length and nothing references that object any more but the connection (the caller
+dropped it), the message is read into it again: its pages are mapped and warm.
+
+Nobody can observe the reuse: an object that only the connection references is
+reachable by nobody else (every holder of a buffer or a view counts as a reference).
+Its cached hash is forgotten before it is filled.  This needs CPython with a GIL (a
+reference count that means what it says, and the object layout checked at import);
+elsewhere every large message gets a fresh object, as before.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+from processing_core._native import ffi, lib
+
+# Messages this large get a buffer of their own (read straight into it), asked to be
+# backed by huge pages, and kept for the next message of the same length.
+REUSE_AT = 8 << 20
+
+_from_buffer = ffi.from_buffer
+_cast = ffi.cast
+_getrefcount = sys.getrefcount
+
+# CPython lets a fresh ``bytes(n)`` (which nothing else references yet) be filled in
+# place, so a large message lands in the object that recv_bytes() returns, with no
+# copy.  Elsewhere a bytearray is filled and copied once.
+FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
+
+
+class _Holder:
+    """Stands for a connection in the reference count check (an attribute holds the spare)."""
+
+    __slots__ = ("_spare",)
+
+    def __init__(self) -> None:
+        self._spare: bytes | None = None
+
+
+def _unshared_count() -> int:
+    """The reference count that take_spare() sees for a spare nobody else holds.
+
+    Measured rather than assumed: interpreters differ in the references that locals and
+    call arguments hold.  Same pattern as take_spare(): an attribute, a local, the call.
+    """
+    holder = _Holder()
+    holder._spare = bytes(64)
+    spare = holder._spare
+    return _getrefcount(spare)
+
+
+def _hash_slot_works() -> bool:
+    """Whether the word before a bytes object's data is its cached hash (-1: not computed)."""
+    probe = bytes(64)
+    slot = _cast("ssize_t *", _from_buffer(probe)) - 1
+    if slot[0] != -1:
+        return False
+    value = hash(probe)
+    if slot[0] != value:
+        return False
+    slot[0] = -1  # forgotten: the next hash() computes it again
+    return hash(probe) == value and slot[0] == value
+
+
+def _reuse_possible() -> bool:
+    if not FILL_BYTES_IN_PLACE:
+        return False
+    gil = getattr(sys, "_is_gil_enabled", None)
+    if gil is not None and not gil():
+        return False  # free-threaded: another thread may take a reference at any moment
+    return _hash_slot_works()
+
+
+def _reuse_checked() -> bool:
+    """Whether take_spare() takes an unshared spare and leaves a shared one (or reuse is off)."""
+    holder = _Holder()
+    holder._spare = bytes(64)
+    if take_spare(holder, 64) is None:
+        return False
+    holder._spare = kept = bytes(64)
+    return take_spare(holder, 64) is None and kept is not None
+
+
+REUSE = False  # until the checks at the end of the module decided
+_UNSHARED = -1
+
+
+def new_target(length: int) -> tuple[Any, Any]:
+    """Return a fresh object of ``length`` bytes to receive a message into, and its address."""
+    if FILL_BYTES_IN_PLACE and length > 1:
+        target: Any = bytes(length)
+        pointer = _from_buffer(target)
+    else:
+        target = bytearray(length)
+        pointer = _from_buffer(target, require_writable=True)
+    if length >= REUSE_AT:
+        lib.prc_quick_advise_huge(pointer, length)  # fresh memory: fault it in 2 MiB pages
+    return target, pointer
+
+
+def take_spare(holder: Any, length: int) -> tuple[Any, Any] | None:
+    """Take the holder's ``_spare`` for a message of ``length`` bytes, if nobody else holds it.
+
+    The spare leaves the holder either way (a spare still held by the caller of an
+    earlier receive is the caller's alone from now on).
+    """
+    spare = holder._spare
+    if spare is None:
+        return None
+    holder._spare = None
+    if not REUSE or len(spare) != length or _getrefcount(spare) != _UNSHARED - 1:
+        return None
+    pointer = _from_buffer(spare)
+    _cast("ssize_t *", pointer)[-1] = -1  # its old content's hash, if computed
+    return spare, pointer
+
+
+# Whether large buffers are reused at all (decided once, at import).
+REUSE = _reuse_possible()
+_UNSHARED = _unshared_count() if REUSE else -1
+REUSE = REUSE and _reuse_checked()
