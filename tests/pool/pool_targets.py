@@ -199,3 +199,8 @@ def _rebuild_hostile(parent_pid: int) -> ParentHostileError:
 
 def raise_parent_hostile(parent_pid: int) -> None:
     raise ParentHostileError(parent_pid)
+
+
+def sleep_then_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()

@@ -23,7 +23,6 @@ from processing_pool._progress import ProgressOption, make_progress
 from processing_pool._results import ApplyResult, IMapIterator, IMapUnorderedIterator, MapResult
 
 RUN, CLOSE, TERMINATE = 0, 1, 2
-SUBMIT_GROUP = 2
 _STATE_NAMES = {RUN: "RUN", CLOSE: "CLOSE", TERMINATE: "TERMINATE"}
 _EMPTY_KWDS: Mapping[str, Any] = {}
 
@@ -261,17 +260,16 @@ class BasePool:
         reporter = make_progress(progress, len(items), getattr(func, "__name__", "map"))
         result: MapResult[Any] = MapResult(len(items), chunksize, callback, error_callback, progress=reporter)
         result._pool = self
-        # Hand chunks over a few at a time, so that the workers start on the first ones
-        # while the rest are still being pickled.
-        submit = self._backend.submit
-        tasks: list[Task] = []
-        for index, start in enumerate(range(0, len(items), chunksize)):
-            tasks.append((result, index, func, mode, items[start : start + chunksize]))
-            if len(tasks) >= SUBMIT_GROUP:
-                submit(tasks)
-                tasks = []
+        # All chunks in one hand-over: slicing is cheap next to pickling, which the backend
+        # does in its own thread.  Handing over a few at a time woke that thread while this
+        # one still held the GIL, and each side then waited for the other (up to the
+        # interpreter's switch interval) with the workers idle.
+        tasks: list[Task] = [
+            (result, index, func, mode, items[start : start + chunksize])
+            for index, start in enumerate(range(0, len(items), chunksize))
+        ]
         if tasks:
-            submit(tasks)
+            self._backend.submit(tasks)
         return result
 
     def _imap(

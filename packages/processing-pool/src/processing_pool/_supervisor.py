@@ -25,7 +25,7 @@ from processing_pool._batches import STOP_BODY, BatchEncoder
 from processing_pool._chunking import Task
 from processing_pool._errors import SerializationError, WorkerLostError
 from processing_pool._serializers import InitPayload, Serializer
-from processing_pool._wire import drain_nonblocking, encode
+from processing_pool._wire import drain_nonblocking, encode, fit_pipe
 from processing_pool._worker import INIT_FAILED, READY, REJECTED, RESULTS
 from processing_pool._workers import WorkerSlot, _parent_side_fds, start_worker
 
@@ -202,13 +202,15 @@ class ProcessBackend:
         if not ready:
             return
         limit = self._batches_per_worker()
-        # Fewest tasks in flight first, so work spreads evenly.
+        # Fewest tasks in flight first, and in rounds: every worker gets its first batch
+        # before any gets a second, or a short queue would all go to one worker.
         ready.sort(key=lambda slot: len(slot.inflight))
-        for slot in ready:
-            while pending and slot.batches < limit and not slot.retiring:
-                self._send_batch(slot)
-            if slot.outbuf:
-                self._flush(slot)
+        for level in range(limit):
+            for slot in ready:
+                if pending and slot.batches <= level and not slot.retiring:
+                    self._send_batch(slot)
+                    # At once: the worker starts while the next batch is pickled.
+                    self._flush(slot)
 
     def _batches_per_worker(self) -> int:
         """Send a second batch before the first is done only when tasks are known to be short.
@@ -245,6 +247,7 @@ class ProcessBackend:
             inflight.append([job, index, False, sequence, task])
         inflight[-1][2] = True  # the last task of a batch
         slot.outbuf += encode(body)
+        slot.task_pipe_size = fit_pipe(slot.task_fd, len(slot.outbuf), slot.task_pipe_size)
         slot.batches += 1
         slot.dispatched += len(chosen)
         if self._task_timeout is not None and slot.deadline is None:

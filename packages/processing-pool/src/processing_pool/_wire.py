@@ -8,15 +8,19 @@ worker); a worker blocks.  A frame cut short by a worker's death is dropped.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import struct
 from typing import Any
 
+from processing_core._conn_tuning import pipe_limit
 from processing_core._reduction import duplicate_for_child, get_spawning_popen, inherited_fd
 
 _HEADER = struct.Struct("<Q")
 HEADER_SIZE = _HEADER.size
 READ_SIZE = 1 << 20
+PIPE_SIZE = 1 << 16  # what Linux gives a new pipe
+_SET_PIPE_SIZE: int | None = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
 
 
 def encode(body: bytes) -> bytes:
@@ -47,6 +51,27 @@ class FrameReader:
         if pos:
             del buffer[:pos]
         return frames
+
+
+def fit_pipe(fd: int, frame_size: int, capacity: int) -> int:
+    """Grow the pipe behind ``fd`` so that a frame of ``frame_size`` bytes fits; return its capacity.
+
+    A frame larger than the pipe crosses in pieces, each a wake-up of both sides (and the
+    writer blocks, or waits for the descriptor to be writable, in between).  Pipes grow
+    only when a frame needs it, to the next power of two up to the system's limit: pipe
+    buffers count against the user's quota (``/proc/sys/fs/pipe-user-pages-soft``), and a
+    pool of small tasks keeps the default size.
+    """
+    if frame_size <= capacity or _SET_PIPE_SIZE is None:
+        return capacity
+    limit = pipe_limit()
+    if capacity >= limit:
+        return capacity
+    wanted = min(limit, 1 << (frame_size - 1).bit_length())
+    try:
+        return max(capacity, fcntl.fcntl(fd, _SET_PIPE_SIZE, wanted))
+    except OSError:  # over the user's quota: the frame crosses in pieces, as before
+        return capacity
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -19,12 +19,14 @@ from processing_pool._batches import EACH, HEADER, STOP, WHOLE
 from processing_pool._chunking import run_task
 from processing_pool._errors import ExceptionWithTraceback, RemoteError, SerializationError, format_traceback
 from processing_pool._serializers import InitPayload, Serializer, get_serializer
-from processing_pool._wire import FrameReader, InheritedFd, encode, read_frame, write_all
+from processing_pool._wire import PIPE_SIZE, FrameReader, InheritedFd, encode, fit_pipe, read_frame, write_all
 
 # Frames from a worker: (kind, payload).
 READY, RESULTS, INIT_FAILED, REJECTED = 0, 1, 2, 3
 FLUSH_AFTER_SECONDS = 0.005
 SEND_AT_ONCE_AFTER = 0.001
+SEND_AT_ONCE_BYTES = 32 << 10
+RESULT_FRAMES_AHEAD = 4
 FUNCTION_CACHE_SIZE = 1024
 
 
@@ -109,16 +111,21 @@ class _Results:
         self._flush_each = flush_each
         self._report_memory = report_memory
         self._pending: list[tuple[bool, bytes, float]] = []
+        self._pending_bytes = 0
         self._last = time.perf_counter()
 
     def add(self, outcome: tuple[bool, bytes, float], *, at_once: bool = False) -> None:
         self._pending.append(outcome)
-        # A write is noise next to a task that took a while; sending at once means a
-        # later crash cannot take this result along.
+        self._pending_bytes += len(outcome[1])
+        # A write is noise next to a task that took a while, or next to copying a large
+        # result: sending at once lets the parent unpickle it while this worker goes on
+        # (rather than all of a batch's results at its end), and a later crash cannot
+        # take it along.
         if (
             at_once
             or self._flush_each
             or outcome[2] > SEND_AT_ONCE_AFTER
+            or self._pending_bytes >= SEND_AT_ONCE_BYTES
             or time.perf_counter() - self._last > FLUSH_AFTER_SECONDS
         ):
             self.flush()
@@ -127,6 +134,7 @@ class _Results:
         if self._pending:
             self._send(RESULTS, (self._pending, _resident_bytes() if self._report_memory else 0))
             self._pending = []
+            self._pending_bytes = 0
         self._last = time.perf_counter()
 
 
@@ -146,8 +154,15 @@ def worker_main(
     os.set_blocking(result_fd, True)
     serializer = get_serializer(serializer_name)
 
+    pipe_size = PIPE_SIZE
+
     def send(kind: int, payload: Any) -> None:
-        write_all(result_fd, encode(serializer.dumps((kind, payload))))
+        nonlocal pipe_size
+        frame = encode(serializer.dumps((kind, payload)))
+        # A pipe that cannot hold a few such frames blocks this worker until the parent,
+        # busy pickling for the other workers, comes round to read.
+        pipe_size = fit_pipe(result_fd, RESULT_FRAMES_AHEAD * len(frame), pipe_size)
+        write_all(result_fd, frame)
 
     if init_payload is not None:
         try:

@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from processing_pool._serializers import InitPayload
-from processing_pool._wire import FrameReader, InheritedFd
+from processing_pool._wire import PIPE_SIZE, FrameReader, InheritedFd
 from processing_pool._worker import worker_main
 
 try:  # descriptors a child forked by processing_core closes at once
@@ -29,6 +29,7 @@ class WorkerSlot:
         self.result_fd = result_fd
         self.reader = FrameReader()
         self.outbuf = bytearray()
+        self.task_pipe_size = PIPE_SIZE
         # [job, index, last-of-its-batch, sequence number, payload] for every task sent and
         # not yet answered, in order.
         self.inflight: collections.deque[list[Any]] = collections.deque()

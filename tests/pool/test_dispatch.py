@@ -1,0 +1,61 @@
+"""How the process pool hands work to its workers: spread, hand-over and pipe sizes."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import pool_targets as t
+import processing_core
+from processing_pool import Pool
+from processing_pool._wire import PIPE_SIZE, fit_pipe
+
+
+@pytest.fixture
+def pool():
+    p = Pool(2, context=processing_core.get_context("fork"))
+    yield p
+    p.terminate()
+    p.join()
+
+
+def test_a_short_queue_after_tiny_tasks_goes_to_both_workers(pool: Pool) -> None:
+    # Tiny tasks first: the pool then sends a second batch ahead to a busy worker.  Two
+    # slow tasks must still go one to each worker, not both to the first one.
+    pool.map(t.square, range(64), 1)
+    pids = pool.map(t.sleep_then_pid, [0.3, 0.3], 1)
+    assert len(set(pids)) == 2, pids
+
+
+def test_map_hands_all_chunks_over_at_once(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+    handed: list[int] = []
+    submit = pool._backend.submit
+    monkeypatch.setattr(pool._backend, "submit", lambda tasks: (handed.append(len(tasks)), submit(tasks)))
+    assert pool.map(t.square, range(1000), 10) == [x * x for x in range(1000)]
+    assert handed == [100]
+
+
+def test_large_items_and_results_cross_grown_pipes(pool: Pool) -> None:
+    payloads = [bytes([n]) * (300 << 10) for n in range(6)]
+    assert pool.map(t.identity, payloads, 2) == payloads
+    slot = pool._backend._slots[0]
+    assert slot.task_pipe_size > PIPE_SIZE
+    assert fcntl.fcntl(slot.task_fd, fcntl.F_GETPIPE_SZ) == slot.task_pipe_size
+
+
+def test_fit_pipe_grows_only_for_a_frame_that_does_not_fit() -> None:
+    r, w = os.pipe()
+    try:
+        assert fit_pipe(w, 1000, PIPE_SIZE) == PIPE_SIZE
+        assert fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == PIPE_SIZE
+        grown = fit_pipe(w, 200_000, PIPE_SIZE)
+        assert grown == fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) == 256 << 10
+        assert fit_pipe(w, 100 << 20, grown) == fcntl.fcntl(w, fcntl.F_GETPIPE_SZ) >= grown
+    finally:
+        os.close(r)
+        os.close(w)
