@@ -14,6 +14,8 @@ import pool_targets as t
 import processing_core
 from processing_pool import Pool
 from processing_pool._wire import PIPE_SIZE, fit_pipe
+from processing_pool import _worker
+from processing_pool._worker import SEND_AT_ONCE_BYTES, _Results
 
 
 @pytest.fixture
@@ -59,3 +61,16 @@ def test_fit_pipe_grows_only_for_a_frame_that_does_not_fit() -> None:
     finally:
         os.close(r)
         os.close(w)
+
+
+def test_a_worker_sends_large_results_at_once_and_groups_small_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_worker, "FLUSH_AFTER_SECONDS", 3600.0)  # a stalled test must not flush on time
+    sent: list[int] = []
+    results = _Results(lambda kind, payload: sent.append(len(payload[0])), flush_each=False, report_memory=False)
+    results.add((True, b"s" * 100, 0.0))
+    assert sent == []  # small and quick: waits for more
+    results.add((True, b"L" * SEND_AT_ONCE_BYTES, 0.0))
+    assert sent == [2]  # a large one goes at once, with what was waiting
+    results.add((True, b"s" * 100, 0.0))
+    results.flush()
+    assert sent == [2, 1]
