@@ -12,9 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import pool_targets as t
 import processing_core
-from processing_pool import Pool
+from processing_pool import Pool, _worker
 from processing_pool._wire import PIPE_SIZE, fit_pipe
-from processing_pool import _worker
 from processing_pool._worker import SEND_AT_ONCE_BYTES, _Results
 
 
