@@ -300,6 +300,23 @@ def test_server_stops_when_its_control_pipe_ends(ctx) -> None:
     assert process.exitcode == 0
 
 
+def test_a_clients_shutdown_request_stops_a_started_server(ctx) -> None:
+    # The serving thread watches the control pipe and the parent; a shutdown asked
+    # by a client over the socket must wake it too.
+    from processing_managers import _wire
+    from processing_managers._proxy import request
+
+    manager = SyncManager(ctx=ctx)
+    manager.start()
+    try:
+        status, payload = request(manager.address, bytes(manager._authkey), "pickle", _wire.OP_SHUTDOWN)
+        assert (status, payload) == (_wire.RETURN, "shutting down")
+        manager.join(30)
+        assert manager._process.exitcode == 0
+    finally:
+        manager.shutdown()
+
+
 def test_state_errors_and_bad_arguments() -> None:
     manager = SyncManager()
     with pytest.raises(RuntimeError, match="initial"):

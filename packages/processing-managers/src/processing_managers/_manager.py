@@ -8,7 +8,6 @@ import enum
 import os
 import signal
 import stat
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -188,11 +187,7 @@ class BaseManager:
             initializer(*initargs)
         server = cls._Server(registry, address, authkey, serializer)
         control.send(server.address)
-        # A server whose parent died would serve no one: it stops too, as it does when
-        # the parent writes to (or closes) the control connection.
-        watcher = threading.Thread(target=server.stop_when_parent_exits, args=(control,), daemon=True)
-        watcher.start()
-        server.serve_forever()
+        server.serve_until_stopped(control, watch_parent=True)
 
     def get_server(self) -> Server:
         """Return a server for this manager's registry, to run here with ``serve_forever()``."""

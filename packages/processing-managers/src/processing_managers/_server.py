@@ -9,6 +9,7 @@ client goes away.  Nothing a client sends is unpickled before it has authenticat
 from __future__ import annotations
 
 import contextlib
+import os
 import select
 import threading
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ class Server:
         self._lock = threading.Lock()
         self._spin_slot = threading.Lock()
         self._stop = threading.Event()
+        self._wake_w = -1  # while the serving thread watches descriptors: closed to wake it
         self._clients: set[Connection] = set()
         _local_servers[self.address] = self
 
@@ -89,21 +91,46 @@ class Server:
 
     def serve_forever(self) -> None:
         """Serve clients until a client asks for shutdown (or Ctrl-C), then clean up."""
+        self.serve_until_stopped()
+
+    serveForever = serve_forever  # the 0.52 name
+
+    def serve_until_stopped(self, control: Any = None, watch_parent: bool = False) -> None:
+        """Serve clients as :meth:`serve_forever` does, and also stop on the events given.
+
+        Args:
+            control: a connection whose other end the starting process holds: a
+                message on it, or its end, stops the server.
+            watch_parent: stop once the process that started this one has exited
+                (a server whose parent died would serve no one).
+        """
+        watched = self._watched(control, watch_parent)
+        # This thread watches those itself (a thread of its own would add a wake-up to
+        # every stop); a shutdown request from a client wakes it through a pipe.
+        wake_r = -1
+        if watched:
+            wake_r, self._wake_w = os.pipe()
         accepter = threading.Thread(target=self._accept_loop, name="manager-accepter", daemon=True)
         accepter.start()
         try:
-            while not self._stop.wait(1.0):
-                pass
+            if watched:
+                while not self._stop.is_set():
+                    readable, _, _ = select.select([*watched, wake_r], [], [], 1.0)
+                    if readable:
+                        break
+            else:
+                while not self._stop.wait(1.0):
+                    pass
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
-
-    serveForever = serve_forever  # the 0.52 name
+            if wake_r >= 0:
+                os.close(wake_r)
 
     def stop(self) -> None:
         """Stop accepting, disconnect every client and release every object."""
-        self._stop.set()
+        self._request_stop()
         _local_servers.pop(self.address, None)
         with contextlib.suppress(OSError):
             self.listener.close()
@@ -115,26 +142,24 @@ class Server:
             with contextlib.suppress(OSError):
                 connection.close()
 
-    def stop_when_parent_exits(self, control: Any = None) -> None:
-        """Stop serving once the process that started this server has exited.
+    def stop_when_parent_exits(self) -> None:
+        """Stop serving once the process that started this server has exited (blocks until then)."""
+        watched = self._watched(None, True)
+        while watched and not self._stop.is_set():
+            readable, _, _ = select.select(watched, [], [], 1.0)
+            if readable:
+                self.stop()
 
-        Args:
-            control: a connection whose other end the starting process holds: a
-                message on it, or its end, stops the server too.
-        """
+    @staticmethod
+    def _watched(control: Any, watch_parent: bool) -> list[int]:
         watched = []
-        parent = parent_process()
+        parent = parent_process() if watch_parent else None
         if parent is not None:
             with contextlib.suppress(ValueError):
                 watched.append(parent.sentinel)
         if control is not None:
             watched.append(control.fileno())
-        if not watched:
-            return
-        while not self._stop.is_set():
-            readable, _, _ = select.select(watched, [], [], 1.0)
-            if readable:
-                self._stop.set()
+        return watched
 
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
@@ -202,8 +227,16 @@ class Server:
                 except (EOFError, OSError):
                     return
             if reply is SHUTDOWN_REPLY:  # identity: a result's own __eq__ must never run here
-                self._stop.set()
+                self._request_stop()
                 return
+
+    def _request_stop(self) -> None:
+        self._stop.set()
+        with self._lock:  # the descriptor is closed once, never a reused number
+            wake_w, self._wake_w = self._wake_w, -1
+        if wake_w >= 0:  # wakes the serving thread: the read end sees the end
+            with contextlib.suppress(OSError):
+                os.close(wake_w)
 
     # -------------------------------------------------------------- requests
 
