@@ -268,6 +268,29 @@ def test_use_after_shutdown_is_a_clear_error(ctx) -> None:
         manager.list()
 
 
+def test_use_after_shutdown_from_a_thread_without_a_connection_is_a_clear_error(ctx) -> None:
+    # A thread that never called the server has no connection to find closed: it must
+    # get the same clear error when it connects to a server that is gone.
+    manager = SyncManager(ctx=ctx)
+    manager.start()
+    shared = manager.list([1])
+    manager.shutdown()
+    errors: list[BaseException] = []
+
+    def use() -> None:
+        try:
+            shared.append(2)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=use)
+    thread.start()
+    thread.join(30)
+    assert len(errors) == 1
+    assert isinstance(errors[0], RemoteError), repr(errors[0])
+    assert "shut down" in str(errors[0])
+
+
 def test_shutdown_reaches_the_server_without_a_connection(ctx, monkeypatch) -> None:
     # The started server is stopped through the pipe it was started with: no client
     # connection (and no handshake) is needed.  Were shutdown still a request, the

@@ -38,7 +38,12 @@ def _connection(address: Any, authkey: bytes, serializer: str) -> tuple[Any, Spi
         channel = None
     if channel is None or channel[0].closed:
         connections = _per_thread.__dict__.setdefault("connections", {})
-        raw = Client(address, authkey=authkey)
+        try:
+            raw = Client(address, authkey=authkey)
+        except OSError as exc:  # a server gone (shut down, or died) refuses or lacks its socket
+            raise _wire.RemoteError(
+                f"cannot reach the manager at {address!r} ({type(exc).__name__}: {exc}); it has probably shut down"
+            ) from exc
         channel = connections[address] = (_wire.wrap_connection(raw, serializer), SpinWait(raw))
     return channel
 
