@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,11 @@ def test_a_short_queue_after_tiny_tasks_goes_to_both_workers(pool: Pool) -> None
     # Tiny tasks first: the pool then sends a second batch ahead to a busy worker.  Two
     # slow tasks must still go one to each worker, not both to the first one.
     pool.map(t.square, range(64), 1)
+    # Both workers must have said they are ready (on a loaded machine the second may not
+    # have yet, and then both tasks rightly go to the first).
+    deadline = time.monotonic() + 30
+    while not all(slot.ready for slot in pool._backend._slots) and time.monotonic() < deadline:
+        time.sleep(0.01)
     pids = pool.map(t.sleep_then_pid, [0.3, 0.3], 1)
     assert len(set(pids)) == 2, pids
 
