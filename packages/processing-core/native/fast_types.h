@@ -190,50 +190,48 @@ static inline int prc_locked_give(prc_Locked *self)
     return 0;
 }
 
-/* Release after an access: the access's result wins unless the release itself failed. */
+/* Release after an access that succeeded (failed == 0) or raised: -1 if either failed.
+ * The access's exception is kept unless the release itself raises. */
+static int prc_locked_end(prc_Locked *self, int failed)
+{
+    if (!failed)
+        return prc_locked_give(self);
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (prc_locked_give(self) < 0) {
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    } else {
+        PyErr_Restore(type, value, tb);
+    }
+    return -1;
+}
+
 static PyObject *prc_locked_finish(prc_Locked *self, PyObject *result)
 {
-    if (result == NULL) {
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        if (prc_locked_give(self) < 0) {
-            Py_XDECREF(type);
-            Py_XDECREF(value);
-            Py_XDECREF(tb);
-            return NULL;
-        }
-        PyErr_Restore(type, value, tb);
-        return NULL;
-    }
-    if (prc_locked_give(self) < 0) {
-        Py_DECREF(result);
+    if (prc_locked_end(self, result == NULL) < 0) {
+        Py_XDECREF(result);
         return NULL;
     }
     return result;
 }
 
-static int prc_locked_finish_int(prc_Locked *self, int status)
-{
-    PyObject *done = prc_locked_finish(self, status < 0 ? NULL : Py_NewRef(Py_None));
-    if (done == NULL)
-        return -1;
-    Py_DECREF(done);
-    return 0;
-}
+static PyTypeObject *prc_fsl_type; /* FastSemLock, once installed */
 
 static PyObject *prc_locked_bind(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     prc_Locked *self = (prc_Locked *)op;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "_bind(obj, lock, handle_address) takes 3 arguments");
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "_bind(obj, lock) takes 2 arguments");
         return NULL;
     }
-    void *h = PyLong_AsVoidPtr(args[2]);
-    if (h == NULL && PyErr_Occurred())
-        return NULL;
+    PyObject *lock = args[1];
     Py_XSETREF(self->obj, Py_NewRef(args[0]));
-    Py_XSETREF(self->lock, Py_NewRef(args[1]));
-    self->h = (prc_semlock *)h;
+    Py_XSETREF(self->lock, Py_NewRef(lock));
+    /* A lock of ours is taken through its handle, with no Python call; any other
+     * lock through its own __enter__ and __exit__. */
+    self->h = PyObject_TypeCheck(lock, prc_fsl_type) ? ((prc_FastSemLock *)lock)->h : NULL;
     Py_RETURN_NONE;
 }
 
@@ -292,7 +290,7 @@ static void prc_locked_dealloc(PyObject *op)
 
 static PyMethodDef prc_locked_methods[] = {
     {"_bind", (PyCFunction)(void (*)(void))prc_locked_bind, METH_FASTCALL,
-     "Wrap obj with lock, whose native handle is at handle_address (0: not one of ours)."},
+     "Wrap obj with lock (a SemLock of ours is taken through its native handle)."},
     {"__enter__", prc_locked_enter, METH_NOARGS, "Acquire the lock; return True."},
     {"__exit__", (PyCFunction)(void (*)(void))prc_locked_exit, METH_FASTCALL, "Release the lock."},
     {NULL, NULL, 0, NULL},
@@ -341,7 +339,7 @@ static int prc_value_set(PyObject *op, PyObject *value, void *closure)
     }
     if (prc_locked_take(self) < 0)
         return -1;
-    return prc_locked_finish_int(self, PyObject_SetAttr(self->obj, prc_str_value, value));
+    return prc_locked_end(self, PyObject_SetAttr(self->obj, prc_str_value, value) < 0);
 }
 
 static PyGetSetDef prc_value_getset[] = {
@@ -388,7 +386,7 @@ static int prc_array_ass_subscript(PyObject *op, PyObject *key, PyObject *value)
     if (prc_locked_take(self) < 0)
         return -1;
     int status = value != NULL ? PyObject_SetItem(self->obj, key, value) : PyObject_DelItem(self->obj, key);
-    return prc_locked_finish_int(self, status);
+    return prc_locked_end(self, status < 0);
 }
 
 /* Iteration and `in` go through the sequence protocol (indices already made non-negative). */
@@ -406,7 +404,7 @@ static int prc_array_ass_item(PyObject *op, Py_ssize_t index, PyObject *value)
     if (prc_locked_take(self) < 0)
         return -1;
     int status = value != NULL ? PySequence_SetItem(self->obj, index, value) : PySequence_DelItem(self->obj, index);
-    return prc_locked_finish_int(self, status);
+    return prc_locked_end(self, status < 0);
 }
 
 static PyType_Slot prc_array_slots[] = {
@@ -435,6 +433,8 @@ static int prc_add_type(PyObject *module, const char *name, PyType_Spec *spec, P
     if (type == NULL)
         return -1;
     int rc = PyObject_SetAttrString(module, name, type);
+    if (rc == 0 && spec == &prc_fsl_spec)
+        prc_fsl_type = (PyTypeObject *)Py_NewRef(type); /* kept for LockedBase._bind, for ever */
     Py_DECREF(type);
     return rc;
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from processing_core._native import lib
+
 # Before blocking, a receive polls this long for a peer that answers quickly: waking
 # an idle CPU costs tens of microseconds.  Only with more than one CPU to run on.
 SPIN_NS = 50_000
@@ -31,6 +33,15 @@ def pipe_limit() -> int:
         except (OSError, ValueError):
             _pipe_max_size.append(1 << 20)
     return _pipe_max_size[0]
+
+
+def grow_pipe(fd: int, size: int) -> int:
+    """Grow the pipe behind ``fd`` to ``size`` bytes (at most :func:`pipe_limit`, never shrinking).
+
+    Returns the pipe's capacity afterwards, or a negative errno when it could not be read
+    or grown (``EPERM`` over the user's pipe quota, ``EOPNOTSUPP`` where pipes have a fixed size).
+    """
+    return int(lib.prc_pipe_grow(fd, size, pipe_limit()))
 
 
 def enlarge_socket_buffers(sock: socket.socket) -> None:

@@ -24,7 +24,7 @@ import weakref
 from typing import Any
 
 from processing_core._conn_buffers import REUSE_AT, new_target, take_spare
-from processing_core._conn_tuning import enlarge_socket_buffers, pipe_limit, spin_ns
+from processing_core._conn_tuning import enlarge_socket_buffers, grow_pipe, pipe_limit, spin_ns
 from processing_core._errors import BufferTooShort
 from processing_core._native import ffi, lib
 from processing_core._reduction import ForkingPickler
@@ -371,8 +371,7 @@ class Connection:
     def _grow_pipe(self) -> None:
         """A large message on a pipe: let it cross in fewer, larger steps."""
         self._pipe_grown = True
-        limit = pipe_limit()
-        lib.prc_pipe_grow(self._check(self._readable), limit, limit)  # best effort (EPERM over the user's quota)
+        grow_pipe(self._check(self._readable), pipe_limit())  # best effort (EPERM over the user's quota)
 
     # --------------------------------------------------------------- receive
 

@@ -8,19 +8,17 @@ worker); a worker blocks.  A frame cut short by a worker's death is dropped.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import struct
 from typing import Any
 
-from processing_core._conn_tuning import pipe_limit
+from processing_core._conn_tuning import grow_pipe, pipe_limit
 from processing_core._reduction import duplicate_for_child, get_spawning_popen, inherited_fd
 
 _HEADER = struct.Struct("<Q")
 HEADER_SIZE = _HEADER.size
 READ_SIZE = 1 << 20
 PIPE_SIZE = 1 << 16  # what Linux gives a new pipe
-_SET_PIPE_SIZE: int | None = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
 
 
 def encode(body: bytes) -> bytes:
@@ -62,16 +60,10 @@ def fit_pipe(fd: int, frame_size: int, capacity: int) -> int:
     buffers count against the user's quota (``/proc/sys/fs/pipe-user-pages-soft``), and a
     pool of small tasks keeps the default size.
     """
-    if frame_size <= capacity or _SET_PIPE_SIZE is None:
+    if frame_size <= capacity or capacity >= pipe_limit():
         return capacity
-    limit = pipe_limit()
-    if capacity >= limit:
-        return capacity
-    wanted = min(limit, 1 << (frame_size - 1).bit_length())
-    try:
-        return max(capacity, fcntl.fcntl(fd, _SET_PIPE_SIZE, wanted))
-    except OSError:  # over the user's quota: the frame crosses in pieces, as before
-        return capacity
+    # Negative when it cannot grow (over the user's quota): the frame crosses in pieces.
+    return max(capacity, grow_pipe(fd, 1 << (frame_size - 1).bit_length()))
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -12,10 +12,9 @@ import ctypes
 from typing import Any
 
 from processing_core._fast_types import LockedArray, LockedBase, LockedValue
-from processing_core._native import ffi
 from processing_core._reduction import assert_spawning
 
-from processing_sync._locks import NativeSemLock, RLock
+from processing_sync._locks import RLock
 
 __all__ = [
     "Array",
@@ -131,9 +130,7 @@ class SynchronizedBase(LockedBase):
 
     def __init__(self, obj: Any, lock: Any = None, ctx: Any = None) -> None:
         lock = _lock_for(lock)
-        # A lock of ours: the native base takes it through its handle, with no Python call.
-        handle = int(ffi.cast("uintptr_t", lock._h)) if isinstance(lock, NativeSemLock) else 0
-        self._bind(obj, lock, handle)
+        self._bind(obj, lock)  # the native base takes a lock of ours through its handle
         self.acquire = lock.acquire
         self.release = lock.release
 
