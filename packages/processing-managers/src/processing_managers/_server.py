@@ -104,29 +104,22 @@ class Server:
             watch_parent: stop once the process that started this one has exited
                 (a server whose parent died would serve no one).
         """
-        watched = self._watched(control, watch_parent)
         # This thread watches those itself (a thread of its own would add a wake-up to
         # every stop); a shutdown request from a client wakes it through a pipe.
-        wake_r = -1
-        if watched:
-            wake_r, self._wake_w = os.pipe()
+        wake_r, self._wake_w = os.pipe()
+        watched = [*self._watched(control, watch_parent), wake_r]
         accepter = threading.Thread(target=self._accept_loop, name="manager-accepter", daemon=True)
         accepter.start()
         try:
-            if watched:
-                while not self._stop.is_set():
-                    readable, _, _ = select.select([*watched, wake_r], [], [], 1.0)
-                    if readable:
-                        break
-            else:
-                while not self._stop.wait(1.0):
-                    pass
+            while not self._stop.is_set():
+                readable, _, _ = select.select(watched, [], [], 1.0)
+                if readable:
+                    break
         except KeyboardInterrupt:
             pass
         finally:
             self.stop()
-            if wake_r >= 0:
-                os.close(wake_r)
+            os.close(wake_r)
 
     def stop(self) -> None:
         """Stop accepting, disconnect every client and release every object."""
