@@ -486,19 +486,29 @@ class Connection:
 
     def _recv_pending(self, length: int | None, limit: int, maxlength: int | None) -> Any:
         """Read a large message into a buffer of its own (kept across interruptions)."""
+        prefault = None
         if self._pending is None:
             assert length is not None
-            self._pending = (length >= REUSE_AT and take_spare(self, length)) or new_target(length)
+            spare = length >= REUSE_AT and take_spare(self, length)
+            if spare:
+                self._pending = spare
+            else:
+                target, pointer, prefault = new_target(length)
+                self._pending = (target, pointer)
         target, pointer = self._pending
-        if maxlength is not None and len(target) > maxlength:
-            outcome = self._abandon(keep_writing=True)
-            raise OSError(
-                errno.EMSGSIZE,
-                f"bad message length: {len(target)} bytes, at most {maxlength} allowed; {outcome}",
-            )
-        n = _EINTR
-        while n == _EINTR:
-            n = _conn_recv(self._check(True), self._kind, self._in, pointer, len(target), _NO_LIMIT)
+        try:
+            if maxlength is not None and len(target) > maxlength:
+                outcome = self._abandon(keep_writing=True)
+                raise OSError(
+                    errno.EMSGSIZE,
+                    f"bad message length: {len(target)} bytes, at most {maxlength} allowed; {outcome}",
+                )
+            n = _EINTR
+            while n == _EINTR:
+                n = _conn_recv(self._check(True), self._kind, self._in, pointer, len(target), _NO_LIMIT)
+        finally:
+            if prefault is not None:
+                prefault.finish()
         if n < 0:
             self._fail(n, limit)
         self._pending = None
