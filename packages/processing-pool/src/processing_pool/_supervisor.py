@@ -29,6 +29,11 @@ from processing_pool._wire import drain_nonblocking, encode, fit_pipe
 from processing_pool._worker import INIT_FAILED, READY, REJECTED, RESULTS
 from processing_pool._workers import WorkerSlot, _parent_side_fds, start_worker
 
+# Bumped in every forked child: submit() tells a child from the pool's own process by
+# this count, without a getpid() system call per task.
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
+
 WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
 MAX_BATCH_TASKS = 256
 # Batches of single tasks aim at this much work: a worker that dies loses its whole batch,
@@ -81,7 +86,7 @@ class ProcessBackend:
         self._slots: list[WorkerSlot] = []
         self._task_seconds: float | None = None  # a running average of the time a task takes
         self._numbers = iter(range(1, 1 << 62))
-        self._owner_pid = os.getpid()
+        self._owner_generation = _forks[0]
         _parent_side_fds.update((self._wake_r, self._wake_w))
         try:
             for _ in range(size):
@@ -101,9 +106,13 @@ class ProcessBackend:
 
     def submit(self, tasks: list[Task]) -> None:
         """Queue tasks for the supervisor, which pickles them a batch at a time."""
-        if os.getpid() != self._owner_pid:
+        if _forks[0] != self._owner_generation:
             raise RuntimeError("a pool can only be used by the process that created it, not by a child")
-        entries = [(job, index, (func, mode, items), False) for job, index, func, mode, items in tasks]
+        if len(tasks) == 1:  # apply_async: no list to build
+            job, index, func, mode, items = tasks[0]
+            entries: Any = ((job, index, (func, mode, items), False),)
+        else:
+            entries = [(job, index, (func, mode, items), False) for job, index, func, mode, items in tasks]
         with self._lock:
             if self._terminating or self._finished:
                 raise ValueError("Pool not running: it was terminated")
