@@ -23,14 +23,6 @@ def pattern(tag: int, size: int = SIZE) -> bytes:
     return (block * (size // len(block) + 1))[:size]
 
 
-@pytest.fixture
-def pipe():
-    reader, writer = Pipe(duplex=False)
-    yield reader, writer
-    reader.close()
-    writer.close()
-
-
 def send_in_thread(writer, messages, refused: bool = False) -> threading.Thread:
     """Large sends wait for the reader (vmsplice): they run beside the receiving test."""
 

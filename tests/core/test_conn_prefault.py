@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import mmap
 import os
+import random
 import select
 import signal
 import struct
@@ -14,15 +14,14 @@ import threading
 import pytest
 from processing_core import _conn_buffers
 from processing_core._native import ffi, lib
-from processing_core.connection import Pipe
 
 SIZE = _conn_buffers.REUSE_AT  # the smallest message that gets a buffer of its own
 MiB = 1 << 20
 
 
 def pattern(tag: int, size: int = SIZE) -> bytes:
-    block = hashlib.sha256(tag.to_bytes(4, "big")).digest()
-    return (block * (size // len(block) + 1))[:size]
+    """``size`` bytes of a seeded generator: every tag's differ everywhere."""
+    return random.Random(tag).randbytes(size)
 
 
 def resident_kib(address: int) -> int:
@@ -105,14 +104,6 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> list[Recorded]:
     Recorded.made = []
     monkeypatch.setattr(_conn_buffers, "Prefault", Recorded)
     return Recorded.made
-
-
-@pytest.fixture
-def pipe():
-    reader, writer = Pipe(duplex=False)
-    yield reader, writer
-    reader.close()
-    writer.close()
 
 
 def prefault_threads() -> list[threading.Thread]:

@@ -22,14 +22,6 @@ if sys.platform.startswith("linux"):
     F_GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 
 
-@pytest.fixture
-def oneway():
-    reader, writer = Pipe(duplex=False)
-    yield reader, writer
-    reader.close()
-    writer.close()
-
-
 def test_pipes_read_ahead_and_sockets_do_not():
     reader, writer = Pipe(duplex=False)
     left, right = Pipe()
@@ -38,8 +30,8 @@ def test_pipes_read_ahead_and_sockets_do_not():
         assert left.read_ahead is False and right.read_ahead is False
 
 
-def test_one_read_serves_many_messages_in_order(oneway):
-    reader, writer = oneway
+def test_one_read_serves_many_messages_in_order(pipe):
+    reader, writer = pipe
     messages = [i.to_bytes(4, "big") * (i % 7) for i in range(200)]
     for message in messages:
         writer.send_bytes(message)
@@ -49,8 +41,8 @@ def test_one_read_serves_many_messages_in_order(oneway):
     assert reader.buffered_bytes() == 0
 
 
-def test_poll_and_wait_see_buffered_messages(oneway):
-    reader, writer = oneway
+def test_poll_and_wait_see_buffered_messages(pipe):
+    reader, writer = pipe
     other_reader, other_writer = Pipe(duplex=False)
     with other_reader, other_writer:
         writer.send("first")
@@ -70,8 +62,8 @@ def test_poll_and_wait_see_buffered_messages(oneway):
         assert wait([reader, other_reader], timeout=5) == [other_reader]
 
 
-def test_read_ahead_off_reads_one_message(oneway):
-    reader, writer = oneway
+def test_read_ahead_off_reads_one_message(pipe):
+    reader, writer = pipe
     reader.read_ahead = False
     for message in (b"a", b"bb", b"ccc"):
         writer.send_bytes(message)
@@ -83,8 +75,8 @@ def test_read_ahead_off_reads_one_message(oneway):
     assert reader.recv_bytes() == b"ccc"
 
 
-def test_recv_bytes_into_and_maxlength_with_buffered_messages(oneway):
-    reader, writer = oneway
+def test_recv_bytes_into_and_maxlength_with_buffered_messages(pipe):
+    reader, writer = pipe
     for message in (b"12345678", b"0123456789abcdef", b"tail"):
         writer.send_bytes(message)
     buffer = bytearray(8)
@@ -98,8 +90,8 @@ def test_recv_bytes_into_and_maxlength_with_buffered_messages(oneway):
         reader.recv_bytes(maxlength=10)
 
 
-def test_max_message_size_checked_on_buffered_headers(oneway):
-    reader, writer = oneway
+def test_max_message_size_checked_on_buffered_headers(pipe):
+    reader, writer = pipe
     reader.max_message_size = 16
     writer.send_bytes(b"ok")
     writer.send_bytes(b"y" * 17)
@@ -109,8 +101,8 @@ def test_max_message_size_checked_on_buffered_headers(oneway):
     assert reader.closed
 
 
-def test_pickling_refused_while_bytes_are_buffered(oneway):
-    reader, writer = oneway
+def test_pickling_refused_while_bytes_are_buffered(pipe):
+    reader, writer = pipe
     writer.send(1)
     writer.send(2)
     assert reader.recv() == 1
@@ -159,8 +151,8 @@ def test_handles_pass_between_messages_on_a_duplex_pipe():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
-def test_forked_child_disowns_the_parents_read_ahead(oneway):
-    reader, writer = oneway
+def test_forked_child_disowns_the_parents_read_ahead(pipe):
+    reader, writer = pipe
     writer.send("one")
     writer.send("two")
     assert reader.recv() == "one"
@@ -183,8 +175,8 @@ def test_forked_child_disowns_the_parents_read_ahead(oneway):
     assert reader.recv() == "two"  # the parent keeps what it read
 
 
-def test_pipe_writer_does_not_block_and_large_messages_still_cross(oneway):
-    reader, writer = oneway
+def test_pipe_writer_does_not_block_and_large_messages_still_cross(pipe):
+    reader, writer = pipe
     assert os.get_blocking(writer.fileno()) is False
     assert os.get_blocking(reader.fileno()) is True
     payload = os.urandom(3 * 1024 * 1024 + 5)
@@ -195,8 +187,8 @@ def test_pipe_writer_does_not_block_and_large_messages_still_cross(oneway):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_GETPIPE_SZ is Linux")
-def test_pipe_grows_for_a_large_message(oneway):
-    reader, writer = oneway
+def test_pipe_grows_for_a_large_message(pipe):
+    reader, writer = pipe
     before = fcntl.fcntl(writer.fileno(), F_GETPIPE_SZ)
     writer.send_bytes(b"small")
     assert reader.recv_bytes() == b"small"
@@ -213,10 +205,10 @@ def test_pipe_grows_for_a_large_message(oneway):
     assert grown == before or grown >= min(maximum, 1 << 20)
 
 
-def test_spliced_large_message_is_a_snapshot(oneway):
+def test_spliced_large_message_is_a_snapshot(pipe):
     """A large payload goes in by vmsplice: the send returns once it is read, so
     overwriting the buffer afterwards cannot change what the reader got."""
-    reader, writer = oneway
+    reader, writer = pipe
     data = bytearray(os.urandom(5 * 1024 * 1024 + 3))
     digest = hashlib.sha256(data).digest()
     received: list[bytes] = []
@@ -228,8 +220,8 @@ def test_spliced_large_message_is_a_snapshot(oneway):
     assert hashlib.sha256(received[0]).digest() == digest
 
 
-def test_spliced_send_fails_cleanly_when_the_reader_is_gone(oneway):
-    reader, writer = oneway
+def test_spliced_send_fails_cleanly_when_the_reader_is_gone(pipe):
+    reader, writer = pipe
     reader.close()
     with pytest.raises(OSError):
         writer.send_bytes(bytes(5 * 1024 * 1024))
@@ -289,8 +281,8 @@ def test_ping_pong_with_spinning_receivers_keeps_order():
         thread.join()
 
 
-def test_closed_connection_sends_raise_the_usual_error(oneway):
-    reader, writer = oneway
+def test_closed_connection_sends_raise_the_usual_error(pipe):
+    reader, writer = pipe
     writer.close()
     with pytest.raises(OSError, match="closed"):
         writer.send_bytes(b"x")
@@ -298,8 +290,8 @@ def test_closed_connection_sends_raise_the_usual_error(oneway):
         reader.send_bytes(b"x")
 
 
-def test_socket_quick_send_and_receive(oneway):
-    del oneway
+def test_socket_quick_send_and_receive(pipe):
+    del pipe
     a, b = socket.socketpair()
     from processing_core.connection import Connection
 
