@@ -39,8 +39,7 @@ def resident_kib(address: int) -> int:
 
 
 def populate_supported() -> bool:
-    probe = bytearray(4096 * 2)
-    return lib.prc_prefault_range(ffi.from_buffer(probe), len(probe), ffi.new("int *")) == 0
+    return _conn_buffers._populate_works(ffi.from_buffer(bytearray(_conn_buffers._PROBE_BYTES)))
 
 
 needs_populate = pytest.mark.skipif(
@@ -74,6 +73,22 @@ def test_a_stop_request_ends_the_prefault_before_it_starts() -> None:
         assert lib.prc_prefault_range(pointer, len(region), stop) == 0
         assert resident_kib(int(ffi.cast("uintptr_t", pointer))) == 0
         del pointer
+    finally:
+        region.close()
+
+
+@needs_populate
+def test_the_support_probe_really_faults_a_page_in() -> None:
+    # Whatever the alignment of the target, the probe covers one whole page (a probe
+    # shorter than a page would do nothing and report support on any kernel).
+    region = mmap.mmap(-1, 4 * MiB)
+    try:
+        for place, offset in enumerate((0, 1, 4095)):  # each in a MiB of its own
+            pointer = ffi.from_buffer(region) + MiB * place + offset
+            before = resident_kib(int(ffi.cast("uintptr_t", pointer)))
+            assert _conn_buffers._populate_works(pointer)
+            assert resident_kib(int(ffi.cast("uintptr_t", pointer))) > before
+            del pointer
     finally:
         region.close()
 

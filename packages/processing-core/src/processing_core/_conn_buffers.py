@@ -22,12 +22,12 @@ side by side, and the first 64 MiB message costs about what the later ones do.
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 import threading
 from typing import Any
 
+from processing_core._conn_tuning import usable_cpus
 from processing_core._native import ffi, lib
 
 # Messages this large get a buffer of their own (read straight into it), faulted in by
@@ -126,18 +126,23 @@ class Prefault:
 
 
 _prefault_supported: list[bool] = []  # decided at the first large message
+_PROBE_BYTES = 2 * 4096  # holds at least one whole page, wherever the target starts
+
+
+def _populate_works(pointer: Any) -> bool:
+    """Fault in the first whole page at ``pointer``: False where the kernel refuses (before 5.14).
+
+    ``pointer`` must have at least ``_PROBE_BYTES`` writable bytes behind it.
+    """
+    return lib.prc_prefault_range(pointer, _PROBE_BYTES, ffi.new("int *")) == 0
 
 
 def _worth_prefaulting(pointer: Any) -> bool:
     """Whether a second thread can fault pages in here: MADV_POPULATE_WRITE, and a spare CPU."""
-    try:
-        if len(os.sched_getaffinity(0)) < 2:
-            return False  # the thread would only take turns with the copy
-    except AttributeError:  # pragma: no cover - no sched_getaffinity (macOS: no populate either)
-        return False
+    if usable_cpus() < 2:
+        return False  # the thread would only take turns with the copy
     if not _prefault_supported:
-        # One page of the new target, synchronously: -EINVAL before Linux 5.14.
-        _prefault_supported.append(lib.prc_prefault_range(pointer, 1, ffi.new("int *")) == 0)
+        _prefault_supported.append(_populate_works(pointer))
     return _prefault_supported[0]
 
 

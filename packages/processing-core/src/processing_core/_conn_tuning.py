@@ -15,13 +15,17 @@ SOCKET_BUFFER = 1 << 20
 _pipe_max_size: list[int] = []  # read once
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on now (its affinity mask where there is one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - no sched_getaffinity (macOS)
+        return os.cpu_count() or 1
+
+
 def spin_ns() -> int:
     """How long a receive may poll before it blocks: 0 when this process has one CPU."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - no sched_getaffinity (macOS)
-        cpus = os.cpu_count() or 1
-    return SPIN_NS if cpus > 1 else 0
+    return SPIN_NS if usable_cpus() > 1 else 0
 
 
 def pipe_limit() -> int:
