@@ -176,7 +176,13 @@ def test_page_renders_its_title_without_console_errors(
     assert not errors, f"{path or '/'} logged console errors:\n" + "\n".join(errors)
 
 
+_RESULT_LINKS_SCRIPT = (
+    "return Array.from(document.querySelectorAll('.md-search-result__item a'), a => a.href || '')"
+)
+
+
 def test_search_finds_pages(browser: Any, site_url: str) -> None:
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -190,10 +196,17 @@ def test_search_finds_pages(browser: Any, site_url: str) -> None:
     )
     box.click()
     box.send_keys("guidelines")
-    results = WebDriverWait(browser, SEARCH_TIMEOUT_SECONDS).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".md-search-result__item a") or None
-    )
-    targets = [link.get_attribute("href") for link in results]
-    assert any("guidelines/" in (href or "") for href in targets), f"searching 'guidelines' found {targets}"
+    # The results list is rebuilt after every keystroke, so elements found early go stale;
+    # the links are read in one script call and the wait lasts until they settle on a hit.
+    seen: list[list[str]] = [[]]
+
+    def guideline_links(driver: Any) -> list[str] | None:
+        seen[0] = driver.execute_script(_RESULT_LINKS_SCRIPT) or []
+        return seen[0] if any("guidelines/" in href for href in seen[0]) else None
+
+    try:
+        WebDriverWait(browser, SEARCH_TIMEOUT_SECONDS).until(guideline_links)
+    except TimeoutException:
+        pytest.fail(f"searching 'guidelines' found {seen[0]}")
     errors = _console_errors(browser)
     assert not errors, "searching logged console errors:\n" + "\n".join(errors)
