@@ -176,9 +176,7 @@ def test_page_renders_its_title_without_console_errors(
     assert not errors, f"{path or '/'} logged console errors:\n" + "\n".join(errors)
 
 
-_RESULT_LINKS_SCRIPT = (
-    "return Array.from(document.querySelectorAll('.md-search-result__item a'), a => a.href || '')"
-)
+_RESULT_LINKS_SCRIPT = "return Array.from(document.querySelectorAll('.md-search-result__item a'), a => a.href || '')"
 
 
 def test_search_finds_pages(browser: Any, site_url: str) -> None:

@@ -82,3 +82,15 @@ def test_a_worker_sends_large_results_at_once_and_groups_small_ones(monkeypatch:
     results.add((True, b"s" * 100, 0.0))
     results.flush()
     assert sent == [2, 1]
+
+
+def test_a_function_not_timed_yet_goes_one_task_to_a_worker(pool: Pool) -> None:
+    # After tiny tasks the pool sends big batches ahead; the slow tasks of a function it has
+    # never timed must not ride along in them: the first two go one to each worker.
+    pool.map(t.square, range(64), 1)
+    deadline = time.monotonic() + 30
+    while not all(slot.ready for slot in pool._backend._slots) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pids = pool.map(t.sleep_then_pid, [0.1] * 8, 1)
+    assert pids[0] != pids[1], pids
+    assert set(pids) == {slot.process.pid for slot in pool._backend._slots}

@@ -24,6 +24,7 @@ from processing_pool._backend import OpenJobs
 from processing_pool._batches import STOP_BODY, BatchEncoder
 from processing_pool._chunking import Task
 from processing_pool._errors import SerializationError, WorkerLostError
+from processing_pool._pacing import Pacing
 from processing_pool._serializers import InitPayload, Serializer
 from processing_pool._wire import drain_nonblocking, encode, fit_pipe
 from processing_pool._worker import INIT_FAILED, READY, REJECTED, RESULTS
@@ -35,12 +36,6 @@ _forks = [0]
 os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 
 WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
-MAX_BATCH_TASKS = 256
-# Batches of single tasks aim at this much work: a worker that dies loses its whole batch,
-# so slow tasks travel alone while tiny ones share the cost of a round trip.
-TARGET_BATCH_SECONDS = 0.002
-FIRST_BATCH_TASKS = 16  # before any task has been timed
-PREFETCH_BELOW_SECONDS = 0.005
 MAX_BATCH_BYTES = 4 << 20
 STOP_FRAME = encode(STOP_BODY)
 TERMINATE_GRACE_SECONDS = 1.0
@@ -84,7 +79,7 @@ class ProcessBackend:
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ, (WAKE, None))
         self._slots: list[WorkerSlot] = []
-        self._task_seconds: float | None = None  # a running average of the time a task takes
+        self._pacing = Pacing(size, task_timeout)
         self._numbers = iter(range(1, 1 << 62))
         self._owner_generation = _forks[0]
         _parent_side_fds.update((self._wake_r, self._wake_w))
@@ -210,38 +205,24 @@ class ProcessBackend:
         ready = [slot for slot in self._slots if slot.ready and not slot.retiring]
         if not ready:
             return
-        limit = self._batches_per_worker()
         # Fewest tasks in flight first, and in rounds: every worker gets its first batch
         # before any gets a second, or a short queue would all go to one worker.
         ready.sort(key=lambda slot: len(slot.inflight))
-        for level in range(limit):
+        for level in range(2):  # a batch running and, at most, one sent ahead
             for slot in ready:
-                if pending and slot.batches <= level and not slot.retiring:
-                    self._send_batch(slot)
-                    # At once: the worker starts while the next batch is pickled.
-                    self._flush(slot)
-
-    def _batches_per_worker(self) -> int:
-        """Send a second batch before the first is done only when tasks are known to be short.
-
-        A batch queued behind a long task would wait for it while another worker idles.
-        """
-        if self._task_timeout is not None or self._task_seconds is None:
-            return 1
-        return 2 if self._task_seconds < PREFETCH_BELOW_SECONDS else 1
-
-    def _batch_cap(self) -> int:
-        seconds = self._task_seconds
-        if seconds is None:
-            return FIRST_BATCH_TASKS
-        return max(1, min(MAX_BATCH_TASKS, int(TARGET_BATCH_SECONDS / max(seconds, 1e-7))))
+                if not pending:
+                    return
+                if slot.batches > level or slot.retiring:
+                    continue
+                if level and not self._pacing.may_send_ahead(pending[0][2][0], len(pending)):
+                    return
+                self._send_batch(slot)
+                # At once: the worker starts while the next batch is pickled.
+                self._flush(slot)
 
     def _send_batch(self, slot: WorkerSlot) -> None:
         pending = self._pending
-        if self._task_timeout is not None:
-            count = 1
-        else:
-            count = max(1, min(self._batch_cap(), -(-len(pending) // (2 * self._size))))
+        count = self._pacing.batch_size(pending[0][2][0], len(pending))
         if self._maxtasks is not None:
             count = min(count, self._maxtasks - slot.dispatched)
         alone = pending[0][3]
@@ -326,29 +307,7 @@ class ProcessBackend:
         loads = self._serializer.loads
         kind, payload = loads(frame)
         if kind == RESULTS:
-            entries, resident = payload
-            inflight = slot.inflight
-            for sent_ok, data, seconds in entries:
-                ok = sent_ok
-                job, index, batch_end, _sequence, _payload = inflight.popleft()
-                if batch_end:
-                    slot.batches -= 1
-                try:
-                    value = loads(data)
-                except Exception as exc:
-                    what = "result" if ok else "exception"
-                    value = SerializationError(f"the {what} could not be unpickled: {type(exc).__name__}: {exc}")
-                    value.__cause__ = exc
-                    ok = False
-                job._chunk_done(index, ok, value, seconds)
-            if entries:
-                average = seconds  # the last task's time stands for the batch's
-                previous = self._task_seconds
-                self._task_seconds = average if previous is None else 0.8 * previous + 0.2 * average
-            if self._task_timeout is not None:
-                slot.deadline = time.monotonic() + self._task_timeout if inflight else None
-            if self._max_memory is not None and resident > self._max_memory:
-                self._retire(slot)
+            self._take_results(slot, *payload)
         elif kind == REJECTED:
             # The worker could not unpickle a whole batch: it comes again task by task.
             returned = [slot.inflight.popleft() for _ in range(payload)]
@@ -362,6 +321,40 @@ class ProcessBackend:
                 slot.init_error = loads(payload)
             except Exception as exc:
                 slot.init_error = exc
+
+    def _take_results(self, slot: WorkerSlot, entries: list[tuple[bool, bytes, float]], resident: int) -> None:
+        """Settle the tasks a RESULTS frame answers, oldest first, and learn their timings."""
+        loads = self._serializer.loads
+        inflight = slot.inflight
+        # One timing per run of tasks of the same function: a frame holds up to a batch.
+        timed: Any = None
+        total = 0.0
+        count = 0
+        for sent_ok, data, seconds in entries:
+            ok = sent_ok
+            job, index, batch_end, _sequence, task = inflight.popleft()
+            if task[0] is not timed:
+                if count:
+                    self._pacing.record(timed, total / count)
+                timed, total, count = task[0], 0.0, 0
+            total += seconds
+            count += 1
+            if batch_end:
+                slot.batches -= 1
+            try:
+                value = loads(data)
+            except Exception as exc:
+                what = "result" if ok else "exception"
+                value = SerializationError(f"the {what} could not be unpickled: {type(exc).__name__}: {exc}")
+                value.__cause__ = exc
+                ok = False
+            job._chunk_done(index, ok, value, seconds)
+        if count:
+            self._pacing.record(timed, total / count)
+        if self._task_timeout is not None:
+            slot.deadline = time.monotonic() + self._task_timeout if inflight else None
+        if self._max_memory is not None and resident > self._max_memory:
+            self._retire(slot)
 
     def _check_deadlines(self) -> None:
         if self._task_timeout is None:
