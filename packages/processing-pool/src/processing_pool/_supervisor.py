@@ -39,6 +39,7 @@ WAKE, RESULT, SENTINEL, WRITABLE = 0, 1, 2, 3
 MAX_BATCH_BYTES = 4 << 20
 STOP_FRAME = encode(STOP_BODY)
 TERMINATE_GRACE_SECONDS = 1.0
+WAKE_READ_SIZE = 4096
 
 
 class ProcessBackend:
@@ -179,8 +180,9 @@ class ProcessBackend:
     def _drain_wake(self) -> None:
         # Drain first, then clear the flag: a wake-up written in between stays in the pipe
         # (one spare round), where clearing first could eat it and leave the flag set for good.
+        # A short read found the pipe empty: no second read just to be told so.
         try:
-            while os.read(self._wake_r, 4096):
+            while len(os.read(self._wake_r, WAKE_READ_SIZE)) == WAKE_READ_SIZE:
                 pass
         except BlockingIOError:
             pass

@@ -27,28 +27,70 @@ def encode(body: bytes) -> bytes:
 
 
 class FrameReader:
-    """Reassembles frames from the chunks a pipe delivers."""
+    """Reads a pipe into a buffer of its own and reassembles the frames it delivers.
+
+    The buffer is kept from one read to the next: ``os.read(fd, n)`` would allocate ``n``
+    bytes every time (for a large ``n`` a fresh mapping, faulted in, shrunk and unmapped:
+    three system calls beside the read and, in a threaded parent, a TLB shoot-down).  It starts
+    at a new pipe's size, since one read never returns more than the pipe holds, and
+    doubles, up to :data:`READ_SIZE`, whenever a read fills it.
+    """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = bytearray()  # the start of a frame not complete yet
+        self._scratch = bytearray(PIPE_SIZE)
+        self._view = memoryview(self._scratch)
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def read_from(self, fd: int, frames: list[bytes]) -> tuple[int, bool]:
+        """One ``read()`` from ``fd``; add the frames now complete to ``frames``.
+
+        Returns the number of bytes read (0 at end of file) and whether they filled the
+        buffer, in which case the pipe may hold more.
+        """
+        view = self._view
+        size = len(view)
+        count = os.readv(fd, (view,))
+        if count:
+            self._take(view[:count], frames)
+            if count == size and size < READ_SIZE:
+                self._scratch = bytearray(2 * size)
+                self._view = memoryview(self._scratch)
+        return count, count == size
+
+    def feed(self, data: bytes | memoryview, frames: list[bytes] | None = None) -> list[bytes]:
         """Add ``data``; return every frame now complete, in order."""
+        found: list[bytes] = [] if frames is None else frames
+        self._take(memoryview(data), found)
+        return found
+
+    def _take(self, data: memoryview, frames: list[bytes]) -> None:
         buffer = self._buffer
-        buffer += data
-        frames = []
-        pos = 0
-        end = len(buffer)
+        if buffer:
+            # A frame begun earlier: the rest joins it (and only what is used is cut off,
+            # so a large frame arriving in many reads is not copied again each time).
+            buffer += data
+            used = _split(buffer, frames)
+            if used:
+                del buffer[:used]
+        else:
+            used = _split(data, frames)
+            if used < len(data):
+                buffer += data[used:]
+
+
+def _split(data: bytes | bytearray | memoryview, frames: list[bytes]) -> int:
+    """Copy out the whole frames at the start of ``data``; return where the rest begins."""
+    pos = 0
+    end = len(data)
+    with memoryview(data) as view:
         while end - pos >= HEADER_SIZE:
-            (length,) = _HEADER.unpack_from(buffer, pos)
+            (length,) = _HEADER.unpack_from(view, pos)
             stop = pos + HEADER_SIZE + length
             if stop > end:
                 break
-            frames.append(bytes(buffer[pos + HEADER_SIZE : stop]))
+            frames.append(bytes(view[pos + HEADER_SIZE : stop]))
             pos = stop
-        if pos:
-            del buffer[:pos]
-        return frames
+    return pos
 
 
 def fit_pipe(fd: int, frame_size: int, capacity: int) -> int:
@@ -77,10 +119,9 @@ def write_all(fd: int, data: bytes) -> None:
 def read_frame(fd: int, reader: FrameReader, pending: list[bytes]) -> bytes | None:
     """Return the next frame from a blocking descriptor, or ``None`` at end of file."""
     while not pending:
-        data = os.read(fd, READ_SIZE)
-        if not data:
+        count, _full = reader.read_from(fd, pending)
+        if not count:
             return None
-        pending.extend(reader.feed(data))
     return pending.pop(0)
 
 
@@ -89,17 +130,16 @@ def drain_nonblocking(fd: int, reader: FrameReader) -> tuple[list[bytes], bool]:
     frames: list[bytes] = []
     while True:
         try:
-            data = os.read(fd, READ_SIZE)
+            count, full = reader.read_from(fd, frames)
         except BlockingIOError:
             return frames, False
         except OSError as exc:
             if exc.errno == errno.EINTR:
                 continue
             return frames, True
-        if not data:
+        if not count:
             return frames, True
-        frames.extend(reader.feed(data))
-        if len(data) < READ_SIZE:
+        if not full:
             return frames, False
 
 
