@@ -7,7 +7,6 @@ worker); a worker blocks.  A frame cut short by a worker's death is dropped.
 
 from __future__ import annotations
 
-import errno
 import os
 import struct
 from typing import Any
@@ -51,19 +50,14 @@ class FrameReader:
         size = len(view)
         count = os.readv(fd, (view,))
         if count:
-            self._take(view[:count], frames)
+            self.feed(view[:count], frames)
             if count == size and size < READ_SIZE:
                 self._scratch = bytearray(2 * size)
                 self._view = memoryview(self._scratch)
         return count, count == size
 
-    def feed(self, data: bytes | memoryview, frames: list[bytes] | None = None) -> list[bytes]:
-        """Add ``data``; return every frame now complete, in order."""
-        found: list[bytes] = [] if frames is None else frames
-        self._take(memoryview(data), found)
-        return found
-
-    def _take(self, data: memoryview, frames: list[bytes]) -> None:
+    def feed(self, data: bytes | memoryview, frames: list[bytes]) -> None:
+        """Add ``data`` as if read from the pipe; add the frames now complete to ``frames``."""
         buffer = self._buffer
         if buffer:
             # A frame begun earlier: the rest joins it (and only what is used is cut off,
@@ -133,9 +127,7 @@ def drain_nonblocking(fd: int, reader: FrameReader) -> tuple[list[bytes], bool]:
             count, full = reader.read_from(fd, frames)
         except BlockingIOError:
             return frames, False
-        except OSError as exc:
-            if exc.errno == errno.EINTR:
-                continue
+        except OSError:  # (EINTR never gets here: os.readv retries it, PEP 475)
             return frames, True
         if not count:
             return frames, True
