@@ -56,15 +56,13 @@ def test_ctrl_c_during_map_stops_every_worker(start_method: str, tmp_path: Path)
     assert first[0] == "PIDS", first
     workers = [int(pid) for pid in first[1:]]
     time.sleep(1.0)  # let map() start waiting
-    sent = time.monotonic()
     # What a terminal does on Ctrl-C: SIGINT to the parent and its workers alike.
     for pid in (child.pid, *workers):
         try:
             os.kill(pid, signal.SIGINT)
         except ProcessLookupError:
             pass
-    out, _ = child.communicate(timeout=30)
-    assert time.monotonic() - sent < 30
+    out, _ = child.communicate(timeout=30)  # raises TimeoutExpired if Ctrl-C is not prompt
     assert "INTERRUPTED" in out and "ALIVE 0" in out, out
     assert child.returncode == 3
     deadline = time.monotonic() + 10

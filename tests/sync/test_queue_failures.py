@@ -36,9 +36,8 @@ def _stopped_child(ctx: Any, q: Any, where: int, size: int = 1000) -> Any:
     before = lib.prc_ring_debug_stops(q._ring._handle)
     child = ctx.Process(target=queue_workers.stop_inside, args=(q, where, size))
     child.start()
-    deadline = time.monotonic() + WAIT
+    # No deadline of its own: the test's hard timeout (pytest-timeout) ends a hang.
     while lib.prc_ring_debug_stops(q._ring._handle) == before:
-        assert time.monotonic() < deadline, "the child never reached its stop"
         assert child.is_alive(), f"the child exited early: {child.exitcode}"
         time.sleep(0.01)
     return child
